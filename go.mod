@@ -1,0 +1,3 @@
+module github.com/nimbusflow/connector
+
+go 1.26
