@@ -1,0 +1,135 @@
+package nimbus
+
+import "strings"
+
+// Role is a Nimbus role of a user. Ownership of a service is not a role: it comes from the
+// service's Owners and LimitedOwners lists.
+type Role string
+
+const (
+	RoleTenantAdmin  Role = "TenantAdmin"
+	RoleOUAdmin      Role = "OUAdmin"
+	RolePartnerAdmin Role = "PartnerAdmin"
+	RoleSupervisor   Role = "Supervisor"
+	RoleUser         Role = "User"
+)
+
+// Roles lists every role, in the order of SPEC 1.
+var Roles = []Role{RoleTenantAdmin, RoleOUAdmin, RolePartnerAdmin, RoleSupervisor, RoleUser}
+
+// License is the license level of a service.
+type License string
+
+const (
+	LicenseNone              License = "None"
+	LicenseAdvancedRouting   License = "AdvancedRouting"
+	LicenseEnterpriseRouting License = "EnterpriseRouting"
+	LicenseContactCenter     License = "ContactCenter"
+)
+
+// Licenses lists every license value.
+var Licenses = []License{LicenseNone, LicenseAdvancedRouting, LicenseEnterpriseRouting, LicenseContactCenter}
+
+// Routable reports whether the license admits the connector at all (SPEC 2.4): only
+// EnterpriseRouting and ContactCenter services can be named in connector operations.
+func (l License) Routable() bool {
+	return l == LicenseEnterpriseRouting || l == LicenseContactCenter
+}
+
+// Modality is a kind of customer interaction.
+type Modality string
+
+const (
+	ModalityAudio            Modality = "Audio"
+	ModalityInstantMessaging Modality = "InstantMessaging"
+	ModalityEmail            Modality = "Email"
+	ModalityExternalTask     Modality = "ExternalTask"
+)
+
+// Modalities lists every modality with its display name.
+var Modalities = []NameValue{
+	{Name: "Audio", Value: string(ModalityAudio)},
+	{Name: "Instant Messaging", Value: string(ModalityInstantMessaging)},
+	{Name: "Email", Value: string(ModalityEmail)},
+	{Name: "External Task", Value: string(ModalityExternalTask)},
+}
+
+// NameValue is one entry of a connector dropdown list.
+type NameValue struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// OU is an organization unit. The root OU has the tenant id as its ID and no Parent.
+type OU struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Parent string `json:"parent,omitempty"`
+}
+
+// Service is a contact-center queue or line.
+type Service struct {
+	ID                      string     `json:"id"`
+	UPN                     string     `json:"upn"`
+	Name                    string     `json:"name"`
+	DisplayName             string     `json:"displayName,omitempty"`
+	Description             string     `json:"description,omitempty"`
+	TelNumber               string     `json:"telNumber,omitempty"`
+	OU                      string     `json:"ou"`
+	License                 License    `json:"license"`
+	WorkflowValid           bool       `json:"workflowValid"`
+	Modalities              []Modality `json:"modalities,omitempty"`
+	OutboundEnabled         bool       `json:"outboundEnabled"`
+	VirtualAssistantEnabled bool       `json:"virtualAssistantEnabled"`
+	Owners                  []string   `json:"owners,omitempty"`
+	LimitedOwners           []string   `json:"limitedOwners,omitempty"`
+}
+
+// HasModality reports whether m is enabled on the service.
+func (s *Service) HasModality(m Modality) bool {
+	for _, x := range s.Modalities {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// User is a person known to Nimbus. UPNs compare case-insensitively.
+type User struct {
+	UPN      string `json:"upn"`
+	ObjectID string `json:"objectId,omitempty"`
+	Email    string `json:"email,omitempty"`
+	OU       string `json:"ou"`
+	Roles    []Role `json:"roles,omitempty"`
+}
+
+// HasRole reports whether the user holds r.
+func (u *User) HasRole(r Role) bool {
+	for _, x := range u.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// AddressBook is a named list of contacts placed in an OU.
+type AddressBook struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	OU   string `json:"ou"`
+}
+
+// Directory is the whole configuration of one tenant, as imported and exported by admins.
+// The root OU may be omitted; it is implied with the tenant id as its id.
+type Directory struct {
+	TenantID     string        `json:"tenantId"`
+	OUs          []OU          `json:"ous"`
+	Services     []Service     `json:"services"`
+	Users        []User        `json:"users"`
+	AddressBooks []AddressBook `json:"addressBooks"`
+}
+
+// FoldUPN is the canonical form of a UPN for comparisons and map keys.
+func FoldUPN(upn string) string { return strings.ToLower(strings.TrimSpace(upn)) }
