@@ -8,10 +8,10 @@ import (
 
 func validDirectory() Directory {
 	return Directory{
-		TenantID: tenantA,
-		OUs:      []OU{{ID: "a", Name: "A", Parent: tenantA}},
-		Users:    []User{{UPN: "anna@contoso.com", OU: "a", Roles: []Role{RoleUser}}},
-		Services: []Service{{ID: "s1", UPN: "sales@contoso.com", Name: "Sales", OU: "a", License: LicenseContactCenter, TelNumber: "+41441234567", Owners: []string{"ANNA@contoso.com"}, Modalities: []Modality{ModalityAudio}}},
+		TenantID:     tenantA,
+		OUs:          []OU{{ID: "a", Name: "A", Parent: tenantA}},
+		Users:        []User{{UPN: "anna@contoso.com", OU: "a", Roles: []Role{RoleUser}}},
+		Services:     []Service{{ID: "s1", UPN: "sales@contoso.com", Name: "Sales", OU: "a", License: LicenseContactCenter, TelNumber: "+41441234567", Owners: []string{"ANNA@contoso.com"}, Modalities: []Modality{ModalityAudio}}},
 		AddressBooks: []AddressBook{{ID: "b1", Name: "Partners", OU: tenantA}},
 	}
 }
