@@ -133,3 +133,29 @@ type Directory struct {
 
 // FoldUPN is the canonical form of a UPN for comparisons and map keys.
 func FoldUPN(upn string) string { return strings.ToLower(strings.TrimSpace(upn)) }
+
+// Caller is the authenticated identity behind a request, as established from its token.
+type Caller struct {
+	TenantID string
+	UPN      string // empty for app tokens
+	ObjectID string
+	AppID    string
+	Roles    []string // app roles such as AppRoleCore
+	IsApp    bool
+}
+
+// App roles carried by application tokens.
+const (
+	AppRoleCore  = "Nimbus.Core"  // Nimbus core: the internal ingest API
+	AppRoleAdmin = "Nimbus.Admin" // operators: admin API for every tenant
+)
+
+// HasAppRole reports whether an app token carries role r.
+func (c Caller) HasAppRole(r string) bool {
+	for _, x := range c.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,186 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nimbusflow/connector/handler/nimbus"
+)
+
+// Directory keeps tenant directories in the directory table and serves them from an
+// in-memory cache.
+//
+// Storage layout, per tenant partition: a "head" row naming the current version, and one row
+// per entity under "v<version>|<kind>|<id>". An import writes a complete new version and then
+// flips the head with an ETag condition, so readers see the old directory or the new one,
+// never a mix, and a crash half-way through an import leaves only unreferenced rows, which the
+// next import removes.
+type Directory struct {
+	table nimbus.Table
+	ttl   time.Duration
+	now   func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]*cachedIndex
+}
+
+type cachedIndex struct {
+	mu      sync.Mutex // serializes reloads of one tenant
+	index   *nimbus.Index
+	version uint64
+	checked time.Time
+}
+
+// DefaultDirectoryTTL is how long a cached directory is trusted before its head row is read
+// again. Imports through this process invalidate at once; the TTL bounds how long another
+// instance (Functions scale-out) may serve the previous directory.
+const DefaultDirectoryTTL = 10 * time.Second
+
+// NewDirectory returns a Directory over table; ttl ≤ 0 selects DefaultDirectoryTTL.
+func NewDirectory(table nimbus.Table, ttl time.Duration) *Directory {
+	if ttl <= 0 {
+		ttl = DefaultDirectoryTTL
+	}
+	return &Directory{table: table, ttl: ttl, now: time.Now, cache: make(map[string]*cachedIndex)}
+}
+
+const headRow = "head"
+
+type head struct {
+	Version uint64 `json:"version"`
+}
+
+type entityRow struct {
+	Kind string          `json:"kind"`
+	Seq  int             `json:"seq"`
+	Data json.RawMessage `json:"data"`
+}
+
+const (
+	kindOU      = "ou"
+	kindService = "service"
+	kindUser    = "user"
+	kindBook    = "book"
+)
+
+func versionPrefix(v uint64) string { return fmt.Sprintf("v%016x|", v) }
+
+// Index returns the tenant's current directory, or KindNotFound for an unknown tenant.
+func (d *Directory) Index(ctx context.Context, tenantID string) (*nimbus.Index, error) {
+	if !nimbus.ValidTenantID(tenantID) {
+		return nil, nimbus.NotFound("Tenant %q is not known to Nimbus.", tenantID)
+	}
+	d.mu.Lock()
+	c := d.cache[tenantID]
+	if c == nil {
+		c = &cachedIndex{}
+		d.cache[tenantID] = c
+	}
+	d.mu.Unlock()
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.index != nil && d.now().Sub(c.checked) < d.ttl {
+		return c.index, nil
+	}
+	h, _, err := d.readHead(ctx, tenantID)
+	if err != nil {
+		if errors.Is(err, nimbus.ErrNotFound) {
+			c.index = nil
+		}
+		return nil, err
+	}
+	if c.index == nil || c.version != h.Version {
+		x, err := d.load(ctx, tenantID, h.Version)
+		if err != nil {
+			return nil, err
+		}
+		c.index, c.version = x, h.Version
+	}
+	c.checked = d.now()
+	return c.index, nil
+}
+
+// TenantKnown reports whether the tenant has a directory.
+func (d *Directory) TenantKnown(ctx context.Context, tenantID string) (bool, error) {
+	_, err := d.Index(ctx, tenantID)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, nimbus.ErrNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
+func (d *Directory) readHead(ctx context.Context, tenantID string) (head, string, error) {
+	e, err := d.table.Get(ctx, tenantID, headRow)
+	if err != nil {
+		if errors.Is(err, nimbus.ErrNotFound) {
+			return head{}, "", nimbus.NotFound("Tenant %q is not known to Nimbus.", tenantID)
+		}
+		return head{}, "", fmt.Errorf("read directory head of %s: %w", tenantID, err)
+	}
+	var h head
+	if err := json.Unmarshal(e.Data, &h); err != nil {
+		return head{}, "", fmt.Errorf("decode directory head of %s: %w", tenantID, err)
+	}
+	return h, e.ETag, nil
+}
+
+func (d *Directory) load(ctx context.Context, tenantID string, version uint64) (*nimbus.Index, error) {
+	var rows []entityRow
+	cursor := ""
+	for {
+		page, err := d.table.List(ctx, tenantID, versionPrefix(version), cursor, nimbus.MaxPageSize)
+		if err != nil {
+			return nil, fmt.Errorf("load directory of %s: %w", tenantID, err)
+		}
+		for _, e := range page.Entities {
+			var r entityRow
+			if err := json.Unmarshal(e.Data, &r); err != nil {
+				return nil, fmt.Errorf("decode directory row %q: %w", e.RowKey, err)
+			}
+			rows = append(rows, r)
+		}
+		if cursor = page.Next; cursor == "" {
+			break
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Seq < rows[j].Seq })
+	dir := nimbus.Directory{TenantID: tenantID}
+	for _, r := range rows {
+		var err error
+		switch r.Kind {
+		case kindOU:
+			dir.OUs, err = appendDecoded(dir.OUs, r.Data)
+		case kindService:
+			dir.Services, err = appendDecoded(dir.Services, r.Data)
+		case kindUser:
+			dir.Users, err = appendDecoded(dir.Users, r.Data)
+		case kindBook:
+			dir.AddressBooks, err = appendDecoded(dir.AddressBooks, r.Data)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decode directory of %s: %w", tenantID, err)
+		}
+	}
+	x, err := nimbus.NewIndex(dir)
+	if err != nil {
+		return nil, fmt.Errorf("stored directory of %s is invalid: %w", tenantID, err)
+	}
+	return x, nil
+}
+
+func appendDecoded[T any](list []T, data json.RawMessage) ([]T, error) {
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		return list, err
+	}
+	return append(list, v), nil
+}

@@ -1,0 +1,43 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/nimbusflow/connector/handler/nimbus"
+)
+
+func (s *Server) exportDirectory(w http.ResponseWriter, r *http.Request, caller nimbus.Caller) error {
+	d, err := s.cfg.Directory.Export(r.Context(), caller, r.PathValue("tenantId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// importDirectory replaces the tenant's directory. The tenant id of the path decides; a body
+// naming another tenant is refused rather than silently re-targeted.
+func (s *Server) importDirectory(w http.ResponseWriter, r *http.Request, caller nimbus.Caller) error {
+	var d nimbus.Directory
+	if err := decodeJSON(w, r, MaxDirectoryBody, &d); err != nil {
+		return err
+	}
+	tenant := r.PathValue("tenantId")
+	if !nimbus.ValidTenantID(tenant) {
+		return nimbus.Invalid("tenantId", "The tenant id in the path must be a GUID.")
+	}
+	if d.TenantID == "" {
+		d.TenantID = tenant
+	}
+	if !strings.EqualFold(d.TenantID, tenant) {
+		return nimbus.Invalid("tenantId", "The body's tenantId %q differs from the tenant in the path.", d.TenantID)
+	}
+	d.TenantID = tenant
+	x, err := s.cfg.Directory.Import(r.Context(), caller, d)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, x.Directory())
+	return nil
+}

@@ -1,0 +1,114 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nimbusflow/connector/handler/nimbus"
+)
+
+// statusOf is the one table from error kind to HTTP status.
+var statusOf = map[nimbus.Kind]int{
+	nimbus.KindInvalid:         http.StatusBadRequest,
+	nimbus.KindUnauthenticated: http.StatusUnauthorized,
+	nimbus.KindForbidden:       http.StatusForbidden,
+	nimbus.KindNotFound:        http.StatusNotFound,
+	nimbus.KindConflict:        http.StatusConflict,
+	nimbus.KindTooLarge:        http.StatusRequestEntityTooLarge,
+	nimbus.KindUnsupported:     http.StatusUnsupportedMediaType,
+	nimbus.KindThrottled:       http.StatusTooManyRequests,
+	nimbus.KindUnavailable:     http.StatusServiceUnavailable,
+	nimbus.KindInternal:        http.StatusInternalServerError,
+}
+
+// errorBody is the connector's error format (SPEC 3).
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code          string `json:"code"`
+	Message       string `json:"message"`
+	Target        string `json:"target,omitempty"`
+	CorrelationID string `json:"correlationId,omitempty"`
+}
+
+// defaultRetryAfter is sent with 429 and 503 when the error does not say better.
+const defaultRetryAfter = 5 * time.Second
+
+// writeError answers with err in the connector's error format. Internal errors show only
+// "internal error" and a correlation id; their detail goes to the log.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *nimbus.Error
+	if !errors.As(err, &e) {
+		e = &nimbus.Error{Kind: nimbus.KindInternal, Err: err}
+	}
+	status, ok := statusOf[e.Kind]
+	if !ok {
+		status, e = http.StatusInternalServerError, &nimbus.Error{Kind: nimbus.KindInternal, Err: err}
+	}
+	id := correlationID(r)
+	detail := errorDetail{Code: string(e.Kind), Message: e.Message, Target: e.Target}
+	switch {
+	case status >= 500 && e.Kind != nimbus.KindUnavailable:
+		detail = errorDetail{Code: string(nimbus.KindInternal), Message: "internal error", CorrelationID: id}
+		log.ErrorContext(r.Context(), "request failed", "correlationId", id, "method", r.Method, "route", r.Pattern, "err", err)
+	case e.Kind == nimbus.KindUnavailable:
+		detail.CorrelationID = id
+		log.WarnContext(r.Context(), "dependency unavailable", "correlationId", id, "method", r.Method, "route", r.Pattern, "err", err)
+	}
+	if detail.Message == "" {
+		detail.Message = defaultMessage(e.Kind)
+	}
+	switch status {
+	case http.StatusUnauthorized:
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		after := e.RetryAfter
+		if after <= 0 {
+			after = defaultRetryAfter
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int((after+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, status, errorBody{Error: detail})
+}
+
+func defaultMessage(k nimbus.Kind) string {
+	switch k {
+	case nimbus.KindInvalid:
+		return "The request is not valid."
+	case nimbus.KindUnauthenticated:
+		return "A valid bearer token is required."
+	case nimbus.KindForbidden:
+		return "You are not allowed to do this."
+	case nimbus.KindNotFound:
+		return "Not found."
+	case nimbus.KindConflict:
+		return "The request conflicts with the current state."
+	case nimbus.KindTooLarge:
+		return "The request body is too large."
+	case nimbus.KindThrottled:
+		return "Too many requests; try again later."
+	case nimbus.KindUnavailable:
+		return "The service is temporarily unavailable, try again later."
+	}
+	return "internal error"
+}
+
+// writeJSON writes v with status. Encoding errors can only come from the connection and are
+// not reportable to the client any more.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":{"code":"Internal","message":"internal error"}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
