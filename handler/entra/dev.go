@@ -28,11 +28,12 @@ const (
 // tenant and name always get the same oid across restarts.
 var devObjectNamespace = uuid.MustParse("4f1c2b7e-9d3a-5e8f-a6b1-7c2d9e0f3a45")
 
-// azureMarkers are environment variables the Azure platform sets in App Service and Functions
-// (WEBSITE_SITE_NAME, WEBSITE_INSTANCE_ID), Linux Consumption Functions (CONTAINER_NAME) and
-// Container Apps (CONTAINER_APP_NAME), and that local tools do not set. WEBSITE_HOSTNAME is
-// left out on purpose: the local Functions host may set it.
-var azureMarkers = []string{"WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "CONTAINER_NAME", "CONTAINER_APP_NAME"}
+// azureMarkers are environment variables the Azure platform sets in App Service and every
+// Functions plan (WEBSITE_SITE_NAME, WEBSITE_INSTANCE_ID) and in Container Apps
+// (CONTAINER_APP_NAME), and that local tools do not set. Generic names are left out on
+// purpose: CONTAINER_NAME is set by many container runtimes (and on build machines), and the
+// local Functions host may set WEBSITE_HOSTNAME.
+var azureMarkers = []string{"WEBSITE_SITE_NAME", "WEBSITE_INSTANCE_ID", "CONTAINER_APP_NAME"}
 
 // DevAuthAllowed returns an error when the process runs in Azure, where dev auth must never
 // be on: anyone could mint themselves a token (SPEC 2.1).

@@ -232,7 +232,7 @@ func TestDevAuthAllowed(t *testing.T) {
 		{"local", map[string]string{"HOME": "/home/dev", "FUNCTIONS_WORKER_RUNTIME": "custom"}, ""},
 		{"app service or functions", map[string]string{"WEBSITE_SITE_NAME": "nimbus-prod"}, "WEBSITE_SITE_NAME"},
 		{"functions instance", map[string]string{"WEBSITE_INSTANCE_ID": "abc"}, "WEBSITE_INSTANCE_ID"},
-		{"linux consumption", map[string]string{"CONTAINER_NAME": "abc"}, "CONTAINER_NAME"},
+		{"generic container runtime", map[string]string{"CONTAINER_NAME": "abc"}, ""},
 		{"container apps", map[string]string{"CONTAINER_APP_NAME": "nimbus"}, "CONTAINER_APP_NAME"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/nimbusflow/connector/handler/nimbus"
+)
+
+const usage = `Usage: handler [flags]
+
+Runs the Nimbus Flow Connector. With no storage settings it runs standalone on
+127.0.0.1:7071 with an embedded store, dev auth and a demo tenant.
+
+Flags:
+  --directory FILE   import the tenant directory (or array of directories) in FILE at start
+  --help             show this help
+
+Configuration comes from environment variables; see the README.
+`
+
+// Mode names how the handler runs.
+const (
+	modeStandalone      = "standalone"
+	modeStandaloneAzure = "standalone+azure"
+	modeFunctions       = "functions"
+)
+
+const (
+	defaultAddr        = "127.0.0.1:7071"
+	defaultDataDir     = ".nimbusflow"
+	defaultMetadataURL = "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
+	defaultDevAudience = "api://nimbusflow-dev"
+)
+
+type config struct {
+	help          bool
+	mode          string
+	addr          string
+	dataDir       string
+	directoryFile string
+
+	storage storageConfig
+
+	devAuth       bool
+	seedDemo      bool
+	audiences     []string
+	metadataURL   string
+	appTenants    map[string]bool
+	publicBaseURL string
+	maxContacts   int
+	logFormat     string
+	logLevel      string
+	inAzure       bool
+}
+
+// storageConfig selects Azure Table Storage; all empty means the embedded store.
+type storageConfig struct {
+	connectionString string // NIMBUS_STORAGE
+	accountName      string // NIMBUS_STORAGE__accountName
+	tableServiceURI  string // NIMBUS_STORAGE__tableServiceUri
+	clientID         string // NIMBUS_STORAGE__clientId (user-assigned managed identity)
+}
+
+func (s storageConfig) azure() bool {
+	return s.connectionString != "" || s.accountName != "" || s.tableServiceURI != ""
+}
+
+func loadConfig(args []string, getenv func(string) string) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("handler", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&cfg.directoryFile, "directory", "", "")
+	fs.BoolVar(&cfg.help, "help", false, "")
+	if err := fs.Parse(args); err != nil {
+		return cfg, fmt.Errorf("%w\n\n%s", err, usage)
+	}
+	if fs.NArg() > 0 && fs.Arg(0) != "serve" {
+		return cfg, fmt.Errorf("unknown command %q\n\n%s", fs.Arg(0), usage)
+	}
+
+	env := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	cfg.storage = storageConfig{
+		connectionString: env("NIMBUS_STORAGE", ""),
+		accountName:      env("NIMBUS_STORAGE__accountName", ""),
+		tableServiceURI:  env("NIMBUS_STORAGE__tableServiceUri", ""),
+		clientID:         env("NIMBUS_STORAGE__clientId", ""),
+	}
+	cfg.inAzure = getenv("WEBSITE_SITE_NAME") != ""
+	cfg.addr = env("NIMBUS_ADDR", defaultAddr)
+	cfg.mode = modeStandalone
+	if cfg.storage.azure() {
+		cfg.mode = modeStandaloneAzure
+	}
+	if port := getenv("FUNCTIONS_CUSTOMHANDLER_PORT"); port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n <= 0 || n > 65535 {
+			return cfg, fmt.Errorf("FUNCTIONS_CUSTOMHANDLER_PORT %q is not a port number", port)
+		}
+		cfg.mode, cfg.addr = modeFunctions, net.JoinHostPort("127.0.0.1", port)
+	}
+	cfg.dataDir = env("NIMBUS_DATA_DIR", defaultDataDir)
+
+	// Dev auth is on by default only standalone with the embedded store; never by default
+	// with Azure storage, and never at all in Azure (checked again where it is built).
+	devDefault := cfg.mode == modeStandalone && !cfg.inAzure
+	var err error
+	if cfg.devAuth, err = envBool(getenv, "NIMBUS_DEV_AUTH", devDefault); err != nil {
+		return cfg, err
+	}
+	if cfg.seedDemo, err = envBool(getenv, "NIMBUS_SEED_DEMO", cfg.devAuth); err != nil {
+		return cfg, err
+	}
+	audDefault := ""
+	if cfg.devAuth {
+		audDefault = defaultDevAudience
+	}
+	cfg.audiences = splitList(env("NIMBUS_AUTH_AUDIENCES", audDefault))
+	if len(cfg.audiences) == 0 {
+		return cfg, fmt.Errorf("NIMBUS_AUTH_AUDIENCES must list the accepted token audiences (the connector app's client id or application ID URI)")
+	}
+	cfg.metadataURL = env("NIMBUS_AUTH_METADATA_URL", defaultMetadataURL)
+	cfg.appTenants = map[string]bool{}
+	for _, t := range splitList(env("NIMBUS_APP_TENANTS", "")) {
+		if !nimbus.ValidTenantID(t) {
+			return cfg, fmt.Errorf("NIMBUS_APP_TENANTS: %q is not a tenant id (GUID)", t)
+		}
+		cfg.appTenants[strings.ToLower(t)] = true
+	}
+	cfg.publicBaseURL = env("NIMBUS_PUBLIC_BASE_URL", "")
+	if cfg.maxContacts, err = envInt(getenv, "NIMBUS_MAX_CONTACTS_PER_BOOK", nimbus.DefaultMaxContactsPerBook); err != nil {
+		return cfg, err
+	}
+	logDefault := "text"
+	if cfg.mode == modeFunctions {
+		logDefault = "json"
+	}
+	cfg.logFormat = env("NIMBUS_LOG_FORMAT", logDefault)
+	cfg.logLevel = env("NIMBUS_LOG_LEVEL", "info")
+	return cfg, nil
+}
+
+func envBool(getenv func(string) string, name string, def bool) (bool, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s must be true or false, not %q", name, v)
+	}
+	return b, nil
+}
+
+func envInt(getenv func(string) string, name string, def int) (int, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%s must be a positive whole number, not %q", name, v)
+	}
+	return n, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
