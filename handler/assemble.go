@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,16 +159,13 @@ func azureCredential(clientID string) (azcore.TokenCredential, error) {
 	return cred, nil
 }
 
-func authKeys(ctx context.Context, cfg config, a *assembly) (entra.KeySet, *entra.DevIssuer, error) {
+func authKeys(ctx context.Context, cfg config, a *assembly) (entra.KeySet, *lazyDev, error) {
 	if cfg.devAuth {
 		if err := entra.DevAuthAllowed(os.Getenv); err != nil {
 			return nil, nil, err
 		}
-		dev, err := devIssuer(cfg)
-		if err != nil {
-			return nil, nil, err
-		}
-		return dev.KeySet(), dev, nil
+		dev := newLazyDev(cfg)
+		return dev, dev, nil
 	}
 	remote, err := entra.NewRemoteKeySet(ctx, cfg.metadataURL, &http.Client{Timeout: 10 * time.Second})
 	if err != nil {
@@ -241,29 +234,3 @@ func readDirectoryFile(path string) ([]nimbus.Directory, error) {
 	return dirs, nil
 }
 
-// devIssuer keeps the dev signing key in the embedded data directory, so dev tokens survive a
-// restart and start-up need not generate a key each time. With Azure storage (dev auth only
-// when asked for explicitly) the key lives in memory only.
-func devIssuer(cfg config) (*entra.DevIssuer, error) {
-	aud := cfg.audiences[0]
-	if cfg.storage.azure() {
-		return entra.NewDevIssuer(aud)
-	}
-	path := filepath.Join(cfg.dataDir, "dev-signing-key.pem")
-	if data, err := os.ReadFile(path); err == nil {
-		if block, _ := pem.Decode(data); block != nil {
-			if key, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-				return entra.NewDevIssuerWithKey(aud, key)
-			}
-		}
-	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, fmt.Errorf("generate dev signing key: %w", err)
-	}
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
-		return nil, fmt.Errorf("store dev signing key: %w", err)
-	}
-	return entra.NewDevIssuerWithKey(aud, key)
-}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmarks that print figures measured in one run on this machine.
+#
+#   scripts/bench.sh startup [RUNS]   time from process start to the first answered GET /,
+#                                     and RSS after seeding; target: median under 100 ms
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+
+startup() {
+	local runs=${1:-15}
+	local work
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' RETURN
+	echo "building handler..."
+	go build -o "$work/handler" ./handler
+	python3 - "$work/handler" "$work" "$runs" <<'PY'
+import os, socket, statistics, subprocess, sys, time
+
+binary, work, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+def one(data_dir):
+    port = free_port()
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": work, "NIMBUS_ADDR": f"127.0.0.1:{port}", "NIMBUS_DATA_DIR": data_dir}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise SystemExit(f"handler exited with {proc.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    if s.recv(64).startswith(b"HTTP/1.1 200"):
+                        took = (time.perf_counter() - t0) * 1000
+                        return took, rss_kib(proc.pid)
+            except OSError:
+                time.sleep(0.0005)
+            if time.perf_counter() - t0 > 30:
+                raise SystemExit("handler did not answer within 30 s")
+    finally:
+        proc.terminate(); proc.wait(10)
+
+def report(name, samples):
+    ms = sorted(s[0] for s in samples); rss = sorted(s[1] for s in samples)
+    print(f"{name:<34} runs={len(ms):>3}  median={statistics.median(ms):7.1f} ms  min={ms[0]:7.1f}  max={ms[-1]:7.1f}  "
+          f"rss median={statistics.median(rss)/1024:5.1f} MiB  (target: median < 100 ms)")
+
+cold = [one(os.path.join(work, f"cold{i}")) for i in range(max(3, runs // 3))]
+warm_dir = os.path.join(work, "warm")
+one(warm_dir)  # first start seeds the demo tenant and creates the dev key
+warm = [one(warm_dir) for _ in range(runs)]
+print(f"command: scripts/bench.sh startup {runs}")
+report("cold start (new data dir, seeds)", cold)
+report("restart (existing data dir)", warm)
+PY
+}
+
+case "${1:-}" in
+	startup) shift; startup "$@" ;;
+	*) usage ;;
+esac
