@@ -233,4 +233,3 @@ func readDirectoryFile(path string) ([]nimbus.Directory, error) {
 	}
 	return dirs, nil
 }
-
