@@ -40,6 +40,10 @@ type Config struct {
 	Demo          any // served at GET /dev/demo
 }
 
+// AdminPrefixes are the two homes of the admin API: the specified one, and the one the
+// Functions host can publish.
+var AdminPrefixes = []string{"/admin/v1", "/manage/v1"}
+
 // Server is the connector's REST surface.
 type Server struct {
 	cfg    Config
@@ -75,8 +79,13 @@ func (s *Server) register() {
 	s.handle("PUT /v2/AddressBooks/{AddressBook}/contacts", s.user(s.updateContact))
 	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts/delete", s.user(s.removeContacts))
 	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts/clear", s.user(s.clearContacts))
-	s.handle("GET /admin/v1/tenants/{tenantId}/directory", s.user(s.exportDirectory))
-	s.handle("PUT /admin/v1/tenants/{tenantId}/directory", s.user(s.importDirectory))
+	// The admin API answers under /admin/v1 (SPEC 10) and under /manage/v1: the Functions host
+	// reserves every route that starts with "admin" for its own management API, so in Azure
+	// the Admin function is published at /manage/v1.
+	for _, prefix := range AdminPrefixes {
+		s.handle("GET "+prefix+"/tenants/{tenantId}/directory", s.user(s.exportDirectory))
+		s.handle("PUT "+prefix+"/tenants/{tenantId}/directory", s.user(s.importDirectory))
+	}
 	if s.cfg.Dev != nil {
 		s.handle("POST /dev/token", s.devToken)
 		s.handle("GET /dev/.well-known/openid-configuration", s.devMetadata)
