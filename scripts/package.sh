@@ -10,14 +10,16 @@
 # dist/app/local.settings.json is created from local.settings.example.json when missing and
 # kept across builds; it is never put into the zip.
 #
-# Usage: scripts/package.sh
+# Usage: scripts/package.sh            (NIMBUS_DIST=DIR builds into DIR instead of dist/)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-app=dist/app
-zip_path=dist/app.zip
+mkdir -p "${NIMBUS_DIST:-dist}"
+dist="$(cd "${NIMBUS_DIST:-dist}" && pwd)"
+app="$dist/app"
+zip_path="$dist/app.zip"
 
 shopt -s nullglob
 function_dirs=(functions/*/)
@@ -65,7 +67,7 @@ chmod 0755 "$app/handler"
 
 # Zip from inside the app folder so host.json sits at the zip root.
 if command -v zip >/dev/null 2>&1; then
-  (cd "$app" && zip -q -r -X ../app.zip . -x local.settings.json)
+  (cd "$app" && zip -q -r -X "$zip_path" . -x local.settings.json)
 else
   python3 - "$app" "$zip_path" <<'PY'
 import os
