@@ -343,3 +343,42 @@ func TestDevAuthRefusedInAzure(t *testing.T) {
 		t.Errorf("dev auth in Azure: err %v, output %s", err, out)
 	}
 }
+
+// --directory FILE imports the file at start and replaces what is stored for that tenant.
+func TestEndToEndDirectoryFile(t *testing.T) {
+	const tenant = "7f3e2d1c-0b9a-4876-9543-210fedcba987"
+	dir := nimbus.Directory{
+		TenantID:     tenant,
+		OUs:          []nimbus.OU{{ID: tenant, Name: "Fabrikam"}, {ID: "east", Name: "East", Parent: tenant}},
+		Services:     []nimbus.Service{{ID: "s1", UPN: "hotline@fabrikam.com", Name: "Hotline", OU: "east", License: nimbus.LicenseEnterpriseRouting, WorkflowValid: true}},
+		Users:        []nimbus.User{{UPN: "boss@fabrikam.com", OU: tenant, Roles: []nimbus.Role{nimbus.RoleTenantAdmin}}},
+		AddressBooks: []nimbus.AddressBook{{ID: "east-book", Name: "East", OU: "east"}},
+	}
+	file := filepath.Join(t.TempDir(), "fabrikam.json")
+	data, _ := json.Marshal([]nimbus.Directory{dir})
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := start(t, map[string]string{"NIMBUS_DATA_DIR": t.TempDir()}, "--directory", file)
+	tok := p.token(tenant, "boss@fabrikam.com")
+	r := p.call("GET", "/v2/AddressBooks", tok, nil)
+	if r.status != 200 || string(r.body) != `[{"name":"East","id":"east-book"}]` {
+		t.Errorf("books of the imported tenant: %d %s", r.status, r.body)
+	}
+	if r := p.call("GET", "/v1/diagnostics/testconnection", tok, nil); r.status != 200 {
+		t.Errorf("test connection: %d %s", r.status, r.body)
+	}
+
+	// A broken file stops the start with a message naming the entry.
+	dir.Services[0].OU = "west"
+	data, _ = json.Marshal(dir)
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "--directory", file)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "NIMBUS_DATA_DIR=" + t.TempDir(), fmt.Sprintf("NIMBUS_ADDR=127.0.0.1:%d", freePort(t))}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "services[0].ou") {
+		t.Errorf("broken directory file: err %v, output %s", err, out)
+	}
+}

@@ -179,6 +179,10 @@ func TestClearUsesBatches(t *testing.T) {
 			ops = nil
 		}
 	}
+	all, err := f.books.Get(ctx, admin, book, nil)
+	if err != nil || len(all) != n {
+		t.Fatalf("get all pages through storage: got %d contacts, err %v; want %d", len(all), err, n)
+	}
 	before := f.contacts.total()
 	removed, err := f.books.Clear(ctx, admin, book)
 	if err != nil || removed != n {

@@ -28,7 +28,7 @@ type env struct {
 
 // newEnv wires the REST surface over the real embedded store and the real token validator,
 // the way main does.
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db, err := embedded.Open(filepath.Join(t.TempDir(), "nimbus.db"))
 	if err != nil {
@@ -66,7 +66,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) token(t *testing.T, upn string) string {
+func (e *env) token(t testing.TB, upn string) string {
 	t.Helper()
 	tok, err := e.dev.MintUser(e.demo.TenantID, upn, "", time.Hour)
 	if err != nil {
