@@ -1,0 +1,165 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/nimbusflow/connector/handler/nimbus"
+)
+
+// table is one table of the embedded store: the sub-bucket name of bucketTables. bbolt
+// serialises writers and gives readers a consistent snapshot, which is all the consistency
+// nimbus.Table asks for.
+type table struct {
+	bolt *bbolt.DB
+	name []byte
+}
+
+var _ nimbus.Table = (*table)(nil)
+
+func (t *table) Get(ctx context.Context, partitionKey, rowKey string) (nimbus.Entity, error) {
+	if err := nimbus.CheckKey("partitionKey", partitionKey); err != nil {
+		return nimbus.Entity{}, err
+	}
+	if err := nimbus.CheckKey("rowKey", rowKey); err != nil {
+		return nimbus.Entity{}, err
+	}
+	e := nimbus.Entity{PartitionKey: partitionKey, RowKey: rowKey}
+	err := t.view(ctx, "get", func(b *bbolt.Bucket) error {
+		if b == nil {
+			return errMissing()
+		}
+		v := b.Get(entityKey(partitionKey, rowKey))
+		if v == nil {
+			return errMissing()
+		}
+		var err error
+		e.ETag, e.Data, err = decodeRecord(v)
+		return err
+	})
+	if err != nil {
+		return nimbus.Entity{}, err
+	}
+	return e, nil
+}
+
+func (t *table) Insert(ctx context.Context, e nimbus.Entity) (string, error) {
+	return t.write(ctx, "insert", e, nimbus.BatchInsert)
+}
+
+// Upsert ignores e.ETag: inserting or replacing is unconditional.
+func (t *table) Upsert(ctx context.Context, e nimbus.Entity) (string, error) {
+	e.ETag = ""
+	return t.write(ctx, "upsert", e, nimbus.BatchUpsert)
+}
+
+func (t *table) Update(ctx context.Context, e nimbus.Entity) (string, error) {
+	return t.write(ctx, "update", e, nimbus.BatchUpdate)
+}
+
+func (t *table) Delete(ctx context.Context, partitionKey, rowKey, ifMatch string) error {
+	_, err := t.write(ctx, "delete", nimbus.Entity{PartitionKey: partitionKey, RowKey: rowKey, ETag: ifMatch}, nimbus.BatchDelete)
+	return err
+}
+
+// write applies one operation in its own transaction; single writes are batches of one.
+func (t *table) write(ctx context.Context, op string, e nimbus.Entity, kind nimbus.BatchOpKind) (string, error) {
+	if err := nimbus.CheckEntity(e); err != nil {
+		return "", err
+	}
+	var etag string
+	err := t.update(ctx, op, func(b *bbolt.Bucket) error {
+		var err error
+		etag, err = apply(b, e.PartitionKey, nimbus.BatchOp{Kind: kind, RowKey: e.RowKey, Data: e.Data, IfMatch: e.ETag})
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return etag, nil
+}
+
+// apply performs one validated operation inside a write transaction and returns the new ETag
+// (empty for a delete). A failed condition is a *nimbus.Error; bbolt failures come back as
+// they are, for storeError to classify.
+func apply(b *bbolt.Bucket, partitionKey string, op nimbus.BatchOp) (string, error) {
+	key := entityKey(partitionKey, op.RowKey)
+	if op.Kind != nimbus.BatchUpsert {
+		v := b.Get(key)
+		switch {
+		case op.Kind == nimbus.BatchInsert && v != nil:
+			return "", nimbus.Conflict("the entity already exists")
+		case op.Kind != nimbus.BatchInsert && v == nil:
+			return "", errMissing()
+		case op.Kind != nimbus.BatchInsert && op.IfMatch != "":
+			current, err := recordETag(v)
+			if err != nil {
+				return "", err
+			}
+			if current != op.IfMatch {
+				return "", nimbus.Conflict("the entity was changed since it was read (ETag mismatch)")
+			}
+		}
+	}
+	if op.Kind == nimbus.BatchDelete {
+		return "", b.Delete(key)
+	}
+	version, err := b.NextSequence()
+	if err != nil {
+		return "", err
+	}
+	if err := b.Put(key, encodeRecord(version, op.Data)); err != nil {
+		return "", err
+	}
+	return etagOf(version), nil
+}
+
+func errMissing() *nimbus.Error { return nimbus.NotFound("the entity does not exist") }
+
+// view runs fn on the table's bucket in a read transaction. A table never written has no
+// bucket yet: fn gets nil and must treat it as an empty table.
+func (t *table) view(ctx context.Context, op string, fn func(*bbolt.Bucket) error) error {
+	if err := ctx.Err(); err != nil {
+		return nimbus.Unavailable(op, err)
+	}
+	err := t.bolt.View(func(tx *bbolt.Tx) error {
+		return fn(tx.Bucket(bucketTables).Bucket(t.name))
+	})
+	return storeError(op, err)
+}
+
+// update runs fn on the table's bucket in a write transaction, creating the bucket on first
+// use. Any error from fn rolls the whole transaction back.
+func (t *table) update(ctx context.Context, op string, fn func(*bbolt.Bucket) error) error {
+	if err := ctx.Err(); err != nil {
+		return nimbus.Unavailable(op, err)
+	}
+	err := t.bolt.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.Bucket(bucketTables).CreateBucketIfNotExists(t.name)
+		if err != nil {
+			return fmt.Errorf("create table %q: %w", t.name, err)
+		}
+		return fn(b)
+	})
+	return storeError(op, err)
+}
+
+// storeError passes *nimbus.Error through and classifies everything else: a closed database
+// is unavailable, anything else (I/O errors, corrupt records) is internal.
+func storeError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ne *nimbus.Error
+	if errors.As(err, &ne) {
+		return err
+	}
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return nimbus.Unavailable(op, err)
+	}
+	return &nimbus.Error{Kind: nimbus.KindInternal, Message: "the embedded store failed", Err: fmt.Errorf("%s: %w", op, err)}
+}
