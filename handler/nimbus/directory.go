@@ -124,11 +124,31 @@ type AddressBook struct {
 // Directory is the whole configuration of one tenant, as imported and exported by admins.
 // The root OU may be omitted; it is implied with the tenant id as its id.
 type Directory struct {
-	TenantID     string        `json:"tenantId"`
-	OUs          []OU          `json:"ous"`
-	Services     []Service     `json:"services"`
-	Users        []User        `json:"users"`
-	AddressBooks []AddressBook `json:"addressBooks"`
+	TenantID     string         `json:"tenantId"`
+	OUs          []OU           `json:"ous"`
+	Services     []Service      `json:"services"`
+	Users        []User         `json:"users"`
+	AddressBooks []AddressBook  `json:"addressBooks"`
+	Settings     TenantSettings `json:"settings"`
+}
+
+// RevokedAccessPolicy says what happens to a trigger whose owner lost access (SPEC 2.5).
+type RevokedAccessPolicy string
+
+const (
+	// RevokedEnforce stops deliveries and suspends the subscription until access returns.
+	RevokedEnforce RevokedAccessPolicy = "enforce"
+	// RevokedLegacy keeps delivering, as the older connector did, and lists it as orphaned.
+	RevokedLegacy RevokedAccessPolicy = "legacy"
+)
+
+// TenantSettings are per-tenant choices of the admins.
+type TenantSettings struct {
+	// RevokedAccess defaults to RevokedEnforce.
+	RevokedAccess RevokedAccessPolicy `json:"revokedAccess,omitempty"`
+	// SigningSecret, when set, signs every webhook (Standard Webhooks, HMAC-SHA256). It is
+	// base64 of at least 24 random bytes, optionally with the "whsec_" prefix.
+	SigningSecret string `json:"signingSecret,omitempty"`
 }
 
 // FoldUPN is the canonical form of a UPN for comparisons and map keys.

@@ -166,3 +166,6 @@ func (x *Index) above(a, b string) bool {
 	}
 	return false
 }
+
+// Settings returns the tenant's settings (defaults applied).
+func (x *Index) Settings() TenantSettings { return x.dir.Settings }

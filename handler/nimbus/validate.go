@@ -1,6 +1,7 @@
 package nimbus
 
 import (
+	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strings"
@@ -84,7 +85,38 @@ func (d *Directory) Validate() error {
 	if err := d.validateServices(ous, users); err != nil {
 		return err
 	}
-	return d.validateAddressBooks(ous)
+	if err := d.validateAddressBooks(ous); err != nil {
+		return err
+	}
+	return d.Settings.validate()
+}
+
+func (s *TenantSettings) validate() error {
+	switch s.RevokedAccess {
+	case "":
+		s.RevokedAccess = RevokedEnforce
+	case RevokedEnforce, RevokedLegacy:
+	default:
+		return Invalid("settings.revokedAccess", "settings.revokedAccess must be %q or %q", RevokedEnforce, RevokedLegacy)
+	}
+	if s.SigningSecret != "" {
+		if _, err := SigningKey(s.SigningSecret); err != nil {
+			return Invalid("settings.signingSecret", "settings.signingSecret must be base64 of at least 24 bytes, optionally prefixed with whsec_")
+		}
+	}
+	return nil
+}
+
+// SigningKey decodes a webhook signing secret ("whsec_" + base64, or plain base64).
+func SigningKey(secret string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil {
+		return nil, err
+	}
+	if len(key) < 24 || len(key) > 64 {
+		return nil, fmt.Errorf("signing key must be 24 to 64 bytes, got %d", len(key))
+	}
+	return key, nil
 }
 
 func (d *Directory) validateOUs() error {
