@@ -41,6 +41,7 @@ func (c *countingTable) total() int64 {
 }
 
 type fixture struct {
+	tables   nimbus.Tables
 	dir      *Directory
 	books    *AddressBooks
 	contacts *countingTable
@@ -65,7 +66,7 @@ func newFixtureOn(t *testing.T, tables nimbus.Tables, maxContacts int) *fixture 
 	if _, err := dir.Seed(t.Context(), d, false); err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{dir: dir, books: NewAddressBooks(dir, contacts, maxContacts), contacts: contacts, demo: info}
+	return &fixture{tables: tables, dir: dir, books: NewAddressBooks(dir, contacts, maxContacts), contacts: contacts, demo: info}
 }
 
 func (f *fixture) caller(upn string) nimbus.Caller {

@@ -66,6 +66,7 @@ const (
 	kindService = "service"
 	kindUser    = "user"
 	kindBook    = "book"
+	kindSetting = "settings"
 )
 
 func versionPrefix(v uint64) string { return fmt.Sprintf("v%016x|", v) }
@@ -165,6 +166,8 @@ func (d *Directory) load(ctx context.Context, tenantID string, version uint64) (
 			dir.Users, err = appendDecoded(dir.Users, r.Data)
 		case kindBook:
 			dir.AddressBooks, err = appendDecoded(dir.AddressBooks, r.Data)
+		case kindSetting:
+			err = json.Unmarshal(r.Data, &dir.Settings)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("decode directory of %s: %w", tenantID, err)

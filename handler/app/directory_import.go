@@ -128,6 +128,7 @@ func (d *Directory) writeVersion(ctx context.Context, tenant string, version uin
 	for _, b := range dir.AddressBooks {
 		add(kindBook, b.ID, b)
 	}
+	add(kindSetting, "tenant", dir.Settings)
 	for start := 0; start < len(ops); start += nimbus.MaxBatch {
 		end := min(start+nimbus.MaxBatch, len(ops))
 		if err := d.table.Batch(ctx, tenant, ops[start:end]); err != nil {

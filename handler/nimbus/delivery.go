@@ -84,3 +84,7 @@ func NextRetry(schedule []time.Duration, n int, a Attempt) (time.Duration, bool)
 	jitter := (rand.Float64()*2 - 1) * RetryJitter
 	return time.Duration(float64(d) * (1 + jitter)), true
 }
+
+// AttemptRefused is Attempt.Err when the callback's address is not allowed by the callback
+// policy (a private address, a host off the allowed list): retrying cannot help.
+const AttemptRefused = "callback address not allowed"

@@ -88,6 +88,13 @@ type Tables interface {
 
 // Table names (ARCHITECTURE.md, storage layout).
 const (
-	TableDirectory = "directory"
-	TableContacts  = "contacts"
+	TableDirectory         = "directory"
+	TableContacts          = "contacts"
+	TableSubscriptions     = "subscriptions"
+	TableSubscriptionIndex = "subscriptionindex"
+	TableTasks             = "tasks"
+	TableDeliveryFailures  = "deliveryfailures"
 )
+
+// AllTables lists every table the system uses, for adapters that create them at start.
+var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures}

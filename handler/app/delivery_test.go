@@ -1,0 +1,168 @@
+package app
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nimbusflow/connector/handler/nimbus"
+)
+
+// deliverOnce hands the queued delivery messages to the deliverer and returns what it queued
+// next (retries).
+func (p *pipe) deliverAll(t *testing.T, msgs []nimbus.Message) []nimbus.Message {
+	t.Helper()
+	for _, m := range msgs {
+		if err := p.deliverer.Deliver(t.Context(), m); err != nil {
+			t.Fatalf("deliver: %v", err)
+		}
+	}
+	return p.deliveries.take()
+}
+
+func (p *pipe) oneDelivery(t *testing.T) ([]nimbus.Message, nimbus.Subscription) {
+	t.Helper()
+	cc := p.demo.Services.ContactCenter
+	sub := p.register(t, p.demo.Users.TenantAdmin, "https://a.logic.azure.com/cb?sig=secret", []string{cc}, []nimbus.TaskEvent{nimbus.EventInQueue}, nil, nil)
+	if _, err := p.ingest.Accept(t.Context(), core, []nimbus.IngestEvent{event("d", 1, nimbus.EventInQueue, cc, nimbus.ModalityAudio, nimbus.DirectionInbound)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range p.events.take() {
+		if err := p.pipeline.ProcessEvent(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p.deliveries.take(), sub
+}
+
+func TestDeliveryOutcomes(t *testing.T) {
+	tests := []struct {
+		name       string
+		answers    []nimbus.Attempt
+		wantStatus nimbus.SubscriptionStatus
+		wantPosts  int
+		deadLetter bool
+	}{
+		{"2xx delivered", []nimbus.Attempt{{Status: 202}}, nimbus.StatusActive, 1, false},
+		{"500 then 200", []nimbus.Attempt{{Status: 500}, {Status: 200}}, nimbus.StatusActive, 2, false},
+		{"timeout then 200", []nimbus.Attempt{{Err: "timeout"}, {Status: 200}}, nimbus.StatusActive, 2, false},
+		{"410 kills the subscription", []nimbus.Attempt{{Status: 410}}, nimbus.StatusDead, 1, false},
+		{"404 three times kills it", []nimbus.Attempt{{Status: 404}, {Status: 404}, {Status: 404}}, nimbus.StatusDead, 3, false},
+		{"404 twice then 200", []nimbus.Attempt{{Status: 404}, {Status: 404}, {Status: 200}}, nimbus.StatusActive, 3, false},
+		{"400 is a dead letter", []nimbus.Attempt{{Status: 400}}, nimbus.StatusActive, 1, true},
+		{"refused address is a dead letter", []nimbus.Attempt{{Err: nimbus.AttemptRefused}}, nimbus.StatusActive, 1, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPipe(t)
+			p.poster.answers = tt.answers
+			msgs, sub := p.oneDelivery(t)
+			var webhookIDs []string
+			for len(msgs) > 0 {
+				for _, m := range msgs {
+					var d Delivery
+					_ = json.Unmarshal(m.Body, &d)
+					webhookIDs = append(webhookIDs, d.WebhookID)
+				}
+				msgs = p.deliverAll(t, msgs)
+			}
+			if got := len(p.poster.posts); got != tt.wantPosts {
+				t.Errorf("posts: got %d, want %d", got, tt.wantPosts)
+			}
+			for _, id := range webhookIDs {
+				if id != webhookIDs[0] {
+					t.Errorf("webhook-id changed across retries: %v", webhookIDs)
+				}
+			}
+			got, _ := p.subs.Get(t.Context(), sub.TenantID, sub.ID)
+			if got.Status != tt.wantStatus {
+				t.Errorf("status: got %s (%s), want %s", got.Status, got.StatusReason, tt.wantStatus)
+			}
+			dl, _ := p.failures.list(t.Context(), FailureFilter{TenantID: sub.TenantID})
+			if (len(dl) == 1) != tt.deadLetter {
+				t.Errorf("dead letters: %d", len(dl))
+			}
+		})
+	}
+}
+
+func TestRetryScheduling(t *testing.T) {
+	p := newPipe(t)
+	p.poster.answers = []nimbus.Attempt{{Status: 429, RetryAfter: 2 * time.Second}, {Status: 503}}
+	msgs, _ := p.oneDelivery(t)
+	next := p.deliverAll(t, msgs)
+	if len(next) != 1 || !next[0].NotBefore.Equal(p.now.Add(2*time.Second)) {
+		t.Fatalf("429 Retry-After 2: next at %v, want %v", next[0].NotBefore, p.now.Add(2*time.Second))
+	}
+	next = p.deliverAll(t, next)
+	lo, hi := p.now.Add(24*time.Second), p.now.Add(36*time.Second) // second retry: 30 s ± 20 %
+	if len(next) != 1 || next[0].NotBefore.Before(lo) || next[0].NotBefore.After(hi) {
+		t.Fatalf("503 without Retry-After: next at %v, want 30 s ± 20 %%", next[0].NotBefore.Sub(p.now))
+	}
+	var d Delivery
+	_ = json.Unmarshal(next[0].Body, &d)
+	if d.Attempt != 3 {
+		t.Errorf("attempt: got %d, want 3", d.Attempt)
+	}
+}
+
+func TestRetriesExhaustedThenReplay(t *testing.T) {
+	p := newPipe(t)
+	p.deliverer.schedule = []time.Duration{time.Second, time.Second}
+	p.poster.answers = []nimbus.Attempt{{Status: 500}, {Status: 500}, {Status: 502}}
+	msgs, sub := p.oneDelivery(t)
+	for len(msgs) > 0 {
+		msgs = p.deliverAll(t, msgs)
+	}
+	admin := p.caller(p.demo.Users.TenantAdmin)
+	dl, err := p.failures.List(t.Context(), admin, FailureFilter{TenantID: sub.TenantID})
+	if err != nil || len(dl) != 1 || dl[0].Attempts != 3 || dl[0].LastStatus != 502 {
+		t.Fatalf("dead letters: %+v, %v", dl, err)
+	}
+	if _, err := p.failures.List(t.Context(), p.caller(p.demo.Users.ServiceOwner), FailureFilter{TenantID: sub.TenantID}); !errors.Is(err, nimbus.ErrForbidden) {
+		t.Errorf("service owner lists dead letters: %v", err)
+	}
+	n, err := p.failures.Replay(t.Context(), admin, FailureFilter{TenantID: sub.TenantID, SubscriptionID: sub.ID})
+	if err != nil || n != 1 {
+		t.Fatalf("replay: %d, %v", n, err)
+	}
+	msgs = p.deliveries.take()
+	p.deliverAll(t, msgs)
+	last := p.poster.posts[len(p.poster.posts)-1]
+	if last.id != dl[0].WebhookID {
+		t.Errorf("replayed with webhook-id %q, want %q", last.id, dl[0].WebhookID)
+	}
+	if dl, _ := p.failures.list(t.Context(), FailureFilter{TenantID: sub.TenantID}); len(dl) != 0 {
+		t.Errorf("replayed dead letter still listed")
+	}
+}
+
+func TestBusyHostPostpones(t *testing.T) {
+	p := newPipe(t)
+	msgs, _ := p.oneDelivery(t)
+	p.poster.busy = true
+	next := p.deliverAll(t, msgs)
+	if len(p.poster.posts) != 0 || len(next) != 1 || next[0].NotBefore.Sub(p.now) != hostBusyDelay || next[0].ID == msgs[0].ID {
+		t.Fatalf("busy host: posts %d, next %+v", len(p.poster.posts), next)
+	}
+	var d Delivery
+	_ = json.Unmarshal(next[0].Body, &d)
+	if d.Attempt != 1 {
+		t.Errorf("a postponement is not an attempt: attempt %d", d.Attempt)
+	}
+}
+
+func TestSigningSecretIsUsed(t *testing.T) {
+	p := newPipe(t)
+	d, _ := Demo()
+	d.Settings.SigningSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	if _, err := p.dir.Import(t.Context(), p.caller(p.demo.Users.TenantAdmin), d); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := p.oneDelivery(t)
+	p.deliverAll(t, msgs)
+	if len(p.poster.posts) != 1 || p.poster.posts[0].secret != d.Settings.SigningSecret {
+		t.Errorf("secret not passed to the poster")
+	}
+}

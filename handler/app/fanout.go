@@ -1,0 +1,186 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nimbusflow/connector/handler/nimbus"
+)
+
+// Pipeline applies queued events to the task projection and fans them out: one delivery
+// message per matching subscription.
+type Pipeline struct {
+	dir        *Directory
+	subs       *Subscriptions
+	tasks      nimbus.Table
+	deliveries nimbus.Queue
+	stats      *Stats
+	now        func() time.Time
+}
+
+// NewPipeline returns the fan-out use case.
+func NewPipeline(dir *Directory, subs *Subscriptions, tasks nimbus.Table, deliveries nimbus.Queue, stats *Stats) *Pipeline {
+	return &Pipeline{dir: dir, subs: subs, tasks: tasks, deliveries: deliveries, stats: stats, now: time.Now}
+}
+
+// Delivery is the body of a message on the deliveries queue: one notification for one
+// subscription, and how many attempts it has had.
+type Delivery struct {
+	TenantID       string          `json:"tenantId"`
+	SubscriptionID string          `json:"subscriptionId"`
+	// WebhookID is the webhook-id header: the same for every retry of this delivery.
+	WebhookID string          `json:"webhookId"`
+	EventID   string          `json:"eventId"`
+	Attempt   int             `json:"attempt"` // 1 for the first attempt
+	Payload   json.RawMessage `json:"payload"`
+}
+
+// taskPartition spreads a tenant's tasks over 256 partitions so no single partition is hot.
+func taskPartition(tenant, task string) string {
+	sum := sha256.Sum256([]byte(task))
+	return tenant + "|" + hex.EncodeToString(sum[:1])
+}
+
+// ProcessEvent handles one message of the events queue. It is idempotent: the deliveries it
+// queues carry ids derived from the event and the subscription, so a redelivered event
+// queues no duplicates, and the projection is written last, so a crash before it repeats the
+// whole step rather than losing the fan-out.
+func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
+	var e nimbus.IngestEvent
+	if err := json.Unmarshal(m.Body, &e); err != nil {
+		p.stats.Dropped("malformed event", "messageId", m.ID)
+		return nil // cannot succeed on redelivery either
+	}
+	if err := e.Validate(""); err != nil {
+		p.stats.Dropped("invalid event", "messageId", m.ID, "err", err)
+		return nil
+	}
+	x, err := p.dir.Index(ctx, e.TenantID)
+	if nimbus.KindOf(err) == nimbus.KindNotFound {
+		p.stats.Dropped("unknown tenant", "tenant", e.TenantID, "eventId", e.EventID)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	svc, ok := x.ServiceByUPN(e.ServiceUPN)
+	if !ok {
+		p.stats.Dropped("unknown service", "tenant", e.TenantID, "eventId", e.EventID)
+		return nil
+	}
+	if !svc.WorkflowValid {
+		p.stats.Dropped("workflow invalid", "tenant", e.TenantID, "service", svc.ID, "eventId", e.EventID)
+		return nil
+	}
+
+	pk := taskPartition(e.TenantID, e.TaskID)
+	var task nimbus.Task
+	stored, err := p.tasks.Get(ctx, pk, e.TaskID)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(stored.Data, &task); err != nil {
+			return fmt.Errorf("decode task %s: %w", e.TaskID, err)
+		}
+	case !errors.Is(err, nimbus.ErrNotFound):
+		return fmt.Errorf("read task: %w", err)
+	}
+	switch task.Apply(&e, svc.ID, p.now().UTC()) {
+	case nimbus.Stale:
+		p.stats.Count("stale or duplicate events")
+		return nil
+	case nimbus.Applied:
+		if err := p.fanOut(ctx, x, svc, &task, &e); err != nil {
+			return err
+		}
+	case nimbus.AppliedSilent:
+		p.stats.Count("repeated WorkflowStarted not delivered")
+	}
+	data, err := json.Marshal(task)
+	if err != nil {
+		return fmt.Errorf("encode task: %w", err)
+	}
+	entity := nimbus.Entity{PartitionKey: pk, RowKey: e.TaskID, Data: data, ETag: stored.ETag}
+	if stored.ETag == "" {
+		_, err = p.tasks.Insert(ctx, entity)
+	} else {
+		_, err = p.tasks.Update(ctx, entity)
+	}
+	if err != nil {
+		return fmt.Errorf("store task %s: %w", e.TaskID, err)
+	}
+	return nil
+}
+
+// fanOut queues one delivery per active subscription of the service that matches the event,
+// applying the tenant's revoked-access policy (SPEC 2.5).
+func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Service, task *nimbus.Task, e *nimbus.IngestEvent) error {
+	subs, err := p.subs.ForService(ctx, x.TenantID(), svc.ID)
+	if err != nil {
+		return err
+	}
+	policy := x.Settings().RevokedAccess
+	var msgs []nimbus.Message
+	for i := range subs {
+		sub := &subs[i]
+		if sub.Kind != nimbus.KindTask || sub.Status == nimbus.StatusDead || !sub.Matches(string(e.Event), task.Modality, task.Direction) {
+			continue
+		}
+		if ownerMayRead(x, sub.OwnerUPN, svc) {
+			if sub.Status == nimbus.StatusSuspended {
+				if err := p.subs.SetStatus(ctx, sub.TenantID, sub.ID, nimbus.StatusActive, "", 0); err != nil {
+					return err
+				}
+			}
+		} else if policy != nimbus.RevokedLegacy {
+			if sub.Status != nimbus.StatusSuspended {
+				if err := p.subs.SetStatus(ctx, sub.TenantID, sub.ID, nimbus.StatusSuspended, "the owner no longer has access to service "+svc.UPN, 0); err != nil {
+					return err
+				}
+			}
+			p.stats.Count("deliveries withheld: owner lost access")
+			continue
+		}
+		payload, err := json.Marshal(nimbus.NewTaskEventData(task, e, svc, sub.Legacy))
+		if err != nil {
+			return fmt.Errorf("encode notification: %w", err)
+		}
+		webhookID := webhookIDOf(e.EventID, sub.ID)
+		body, err := json.Marshal(Delivery{TenantID: sub.TenantID, SubscriptionID: sub.ID, WebhookID: webhookID, EventID: e.EventID, Attempt: 1, Payload: payload})
+		if err != nil {
+			return fmt.Errorf("encode delivery: %w", err)
+		}
+		msgs = append(msgs, nimbus.Message{ID: deliveryMessageID(webhookID, 1), Body: body})
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	if err := p.deliveries.Send(ctx, msgs...); err != nil {
+		return fmt.Errorf("queue deliveries: %w", err)
+	}
+	return nil
+}
+
+// ownerMayRead reports whether a subscription's owner may still use the service for
+// conversations: still a directory user, with the role or ownership, and the OU rule.
+func ownerMayRead(x *nimbus.Index, owner string, svc *nimbus.Service) bool {
+	acc, err := x.Access(owner)
+	return err == nil && acc.CheckService(nimbus.GroupConversations, svc) == nil
+}
+
+// webhookIDOf derives the webhook-id of the delivery of an event to a subscription: stable
+// across retries and redeliveries, and short whatever the event id's length.
+func webhookIDOf(eventID, subscriptionID string) string {
+	sum := sha256.Sum256([]byte(eventID + "\x00" + subscriptionID))
+	return "msg_" + hex.EncodeToString(sum[:16])
+}
+
+// deliveryMessageID is the queue message id of one attempt of a delivery, so a redelivered
+// fan-out or retry step queues each attempt once (duplicate detection).
+func deliveryMessageID(webhookID string, attempt int) string {
+	return fmt.Sprintf("%s#%d", webhookID, attempt)
+}
