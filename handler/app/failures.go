@@ -151,4 +151,3 @@ func (f *Failures) Replay(ctx context.Context, caller nimbus.Caller, q FailureFi
 	}
 	return replayed, nil
 }
-

@@ -31,8 +31,8 @@ func NewPipeline(dir *Directory, subs *Subscriptions, tasks nimbus.Table, delive
 // Delivery is the body of a message on the deliveries queue: one notification for one
 // subscription, and how many attempts it has had.
 type Delivery struct {
-	TenantID       string          `json:"tenantId"`
-	SubscriptionID string          `json:"subscriptionId"`
+	TenantID       string `json:"tenantId"`
+	SubscriptionID string `json:"subscriptionId"`
 	// WebhookID is the webhook-id header: the same for every retry of this delivery.
 	WebhookID string          `json:"webhookId"`
 	EventID   string          `json:"eventId"`
