@@ -12,16 +12,9 @@ import (
 
 // Add stores a new contact; KindConflict when its externalId exists or the book is full.
 func (a *AddressBooks) Add(ctx context.Context, caller nimbus.Caller, bookID string, c nimbus.Contact) (nimbus.Contact, error) {
-	if err := c.Validate(); err != nil {
-		return nimbus.Contact{}, err
-	}
-	pk, err := a.book(ctx, caller, bookID, true)
+	pk, data, err := a.prepareWrite(ctx, caller, bookID, c)
 	if err != nil {
 		return nimbus.Contact{}, err
-	}
-	data, err := json.Marshal(c)
-	if err != nil {
-		return nimbus.Contact{}, fmt.Errorf("encode contact: %w", err)
 	}
 	for range maxWriteAttempts {
 		n, etag, err := a.count(ctx, pk)
@@ -49,18 +42,27 @@ func (a *AddressBooks) Add(ctx context.Context, caller nimbus.Caller, bookID str
 	return nimbus.Contact{}, busy(bookID)
 }
 
-// Update replaces an existing contact; KindNotFound when its externalId does not exist.
-func (a *AddressBooks) Update(ctx context.Context, caller nimbus.Caller, bookID string, c nimbus.Contact) (nimbus.Contact, error) {
+// prepareWrite validates c, checks the caller may write to the book, and encodes c.
+func (a *AddressBooks) prepareWrite(ctx context.Context, caller nimbus.Caller, bookID string, c nimbus.Contact) (string, []byte, error) {
 	if err := c.Validate(); err != nil {
-		return nimbus.Contact{}, err
+		return "", nil, err
 	}
 	pk, err := a.book(ctx, caller, bookID, true)
 	if err != nil {
-		return nimbus.Contact{}, err
+		return "", nil, err
 	}
 	data, err := json.Marshal(c)
 	if err != nil {
-		return nimbus.Contact{}, fmt.Errorf("encode contact: %w", err)
+		return "", nil, fmt.Errorf("encode contact: %w", err)
+	}
+	return pk, data, nil
+}
+
+// Update replaces an existing contact; KindNotFound when its externalId does not exist.
+func (a *AddressBooks) Update(ctx context.Context, caller nimbus.Caller, bookID string, c nimbus.Contact) (nimbus.Contact, error) {
+	pk, data, err := a.prepareWrite(ctx, caller, bookID, c)
+	if err != nil {
+		return nimbus.Contact{}, err
 	}
 	_, err = a.contacts.Update(ctx, nimbus.Entity{PartitionKey: pk, RowKey: contactPrefix + c.ExternalID, Data: data})
 	if errors.Is(err, nimbus.ErrNotFound) {

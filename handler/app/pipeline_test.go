@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -172,22 +173,10 @@ func TestFanOutFilters(t *testing.T) {
 		for _, d := range got {
 			ids = append(ids, d.SubscriptionID)
 		}
-		if fmt.Sprint(sorted(ids)) != fmt.Sprint(sorted(tt.want)) {
+		if fmt.Sprint(slices.Sorted(slices.Values(ids))) != fmt.Sprint(slices.Sorted(slices.Values(tt.want))) {
 			t.Errorf("%s: delivered to %v, want %v", tt.name, ids, tt.want)
 		}
 	}
-}
-
-func sorted(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
 }
 
 func TestTaskProjectionRules(t *testing.T) {
