@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -27,8 +29,15 @@ type IngestResult struct {
 }
 
 // SessionOf is the queue session of a task's events: one task's events are processed one at
-// a time, in the order they were accepted.
-func SessionOf(tenant, task string) string { return tenant + "/" + task }
+// a time, in the order they were accepted. Session ids hold at most nimbus.MaxMessageID
+// bytes; a task id too long for that is replaced by its hash.
+func SessionOf(tenant, task string) string {
+	if s := tenant + "/" + task; len(s) <= nimbus.MaxMessageID {
+		return s
+	}
+	sum := sha256.Sum256([]byte(task))
+	return tenant + "/#" + hex.EncodeToString(sum[:])
+}
 
 // Accept validates the batch as a whole (the first bad event fails it, named by its index),
 // then queues every event whose service has a valid workflow; the others are ignored (SPEC

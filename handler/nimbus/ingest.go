@@ -14,8 +14,9 @@ const (
 	MaxParameterValue = 5120
 	// MaxFieldLength bounds every free-text system field core reports.
 	MaxFieldLength = 4096
-	// MaxEmailBody bounds the e-mail body fields.
-	MaxEmailBody = 256 << 10
+	// MaxEmailBody bounds each e-mail body field (characters), so that one notification, with
+	// JSON escaping at its worst, fits a 256 KiB Service Bus message.
+	MaxEmailBody = 16 << 10
 )
 
 // Parameter is a named value of a task (a custom context parameter).
