@@ -32,16 +32,11 @@ func NewAddressBooks(dir *Directory, contacts nimbus.Table, maxContacts int) *Ad
 
 const (
 	contactPrefix = "c|"
-	countRow      = "count"
 	// maxWriteAttempts bounds retries of an ETag race on the count row.
 	maxWriteAttempts = 20
 	// lookupConcurrency bounds parallel point reads of one request.
 	lookupConcurrency = 8
 )
-
-type bookCount struct {
-	Count int `json:"count"`
-}
 
 // BookRef is one entry of GetAddressBooks.
 type BookRef struct {
@@ -51,12 +46,9 @@ type BookRef struct {
 
 // List returns the address books the caller may read.
 func (a *AddressBooks) List(ctx context.Context, caller nimbus.Caller) ([]BookRef, error) {
-	x, acc, err := a.dir.Access(ctx, caller)
+	x, acc, err := a.dir.AccessFor(ctx, caller, nimbus.GroupAddressBooks)
 	if err != nil {
 		return nil, err
-	}
-	if !acc.Allows(nimbus.GroupAddressBooks, nil) {
-		return nil, nimbus.Forbidden("Your Nimbus role does not allow %s: you must be a tenant admin or an OU admin.", nimbus.GroupAddressBooks)
 	}
 	out := []BookRef{}
 	for _, b := range x.AddressBooks() {
@@ -69,15 +61,12 @@ func (a *AddressBooks) List(ctx context.Context, caller nimbus.Caller) ([]BookRe
 
 // book resolves bookID for the caller and checks read or write rights.
 func (a *AddressBooks) book(ctx context.Context, caller nimbus.Caller, bookID string, write bool) (string, error) {
-	x, acc, err := a.dir.Access(ctx, caller)
+	x, acc, err := a.dir.AccessFor(ctx, caller, nimbus.GroupAddressBooks)
 	if err != nil {
 		return "", err
 	}
 	b, ok := x.AddressBook(bookID)
 	if !ok {
-		if !acc.Allows(nimbus.GroupAddressBooks, nil) {
-			return "", nimbus.Forbidden("Your Nimbus role does not allow %s: you must be a tenant admin or an OU admin.", nimbus.GroupAddressBooks)
-		}
 		return "", nimbus.NotFound("Address book %q was not found.", bookID)
 	}
 	if err := acc.CheckAddressBook(b, write); err != nil {

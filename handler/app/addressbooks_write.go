@@ -17,7 +17,7 @@ func (a *AddressBooks) Add(ctx context.Context, caller nimbus.Caller, bookID str
 		return nimbus.Contact{}, err
 	}
 	for range maxWriteAttempts {
-		n, etag, err := a.count(ctx, pk)
+		n, etag, err := readCount(ctx, a.contacts, pk)
 		if err != nil {
 			return nimbus.Contact{}, err
 		}
@@ -109,7 +109,7 @@ func (a *AddressBooks) removeGroup(ctx context.Context, pk, bookID string, ids [
 		if len(ops) == 0 {
 			return 0, nil
 		}
-		n, etag, err := a.count(ctx, pk)
+		n, etag, err := readCount(ctx, a.contacts, pk)
 		if err != nil {
 			return 0, err
 		}
@@ -167,7 +167,7 @@ func (a *AddressBooks) Clear(ctx context.Context, caller nimbus.Caller, bookID s
 // retry when a writer added or removed contacts while it counted.
 func (a *AddressBooks) recount(ctx context.Context, pk, bookID string) error {
 	for range maxWriteAttempts {
-		_, etag, err := a.count(ctx, pk)
+		_, etag, err := readCount(ctx, a.contacts, pk)
 		if err != nil {
 			return err
 		}
@@ -188,32 +188,6 @@ func (a *AddressBooks) recount(ctx context.Context, pk, bookID string) error {
 		}
 	}
 	return busy(bookID)
-}
-
-// count returns the number of contacts and the count row's ETag ("" when it does not exist).
-func (a *AddressBooks) count(ctx context.Context, pk string) (int, string, error) {
-	e, err := a.contacts.Get(ctx, pk, countRow)
-	if errors.Is(err, nimbus.ErrNotFound) {
-		return 0, "", nil
-	}
-	if err != nil {
-		return 0, "", fmt.Errorf("read contact count: %w", err)
-	}
-	var c bookCount
-	if err := json.Unmarshal(e.Data, &c); err != nil {
-		return 0, "", fmt.Errorf("decode contact count: %w", err)
-	}
-	return c.Count, e.ETag, nil
-}
-
-// countOp writes the count row, creating it when etag is empty and otherwise only if it is
-// still at etag.
-func countOp(n int, etag string) nimbus.BatchOp {
-	data, _ := json.Marshal(bookCount{Count: n})
-	if etag == "" {
-		return nimbus.BatchOp{Kind: nimbus.BatchInsert, RowKey: countRow, Data: data}
-	}
-	return nimbus.BatchOp{Kind: nimbus.BatchUpdate, RowKey: countRow, Data: data, IfMatch: etag}
 }
 
 func busy(bookID string) error {

@@ -17,12 +17,9 @@ type ConnectionInfo struct {
 // a role that admits the connector, in a tenant with at least one EnterpriseRouting or
 // ContactCenter service (SPEC 2.4).
 func (d *Directory) TestConnection(ctx context.Context, caller nimbus.Caller) (ConnectionInfo, error) {
-	x, acc, err := d.Access(ctx, caller)
+	x, acc, err := d.AccessFor(ctx, caller, nimbus.GroupTestConnection)
 	if err != nil {
 		return ConnectionInfo{}, err
-	}
-	if !acc.Allows(nimbus.GroupTestConnection, nil) {
-		return ConnectionInfo{}, nimbus.Forbidden("Your Nimbus role does not allow using the connector: you need to be a tenant admin, OU admin, partner admin, or an owner of a service.")
 	}
 	if !x.Licensed() {
 		return ConnectionInfo{}, nimbus.Forbidden("Your tenant has no service licensed EnterpriseRouting or ContactCenter; the connector needs at least one.")

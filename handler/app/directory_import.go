@@ -190,3 +190,26 @@ func (d *Directory) Access(ctx context.Context, caller nimbus.Caller) (*nimbus.I
 	}
 	return x, a, nil
 }
+
+// AccessFor resolves the caller like Access and also requires the role matrix to admit the
+// caller to operation group g (for at least one service), else KindForbidden.
+func (d *Directory) AccessFor(ctx context.Context, caller nimbus.Caller, g nimbus.Group) (*nimbus.Index, *nimbus.Access, error) {
+	x, acc, err := d.Access(ctx, caller)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !acc.Allows(g, nil) {
+		return nil, nil, nimbus.Forbidden("Your Nimbus role does not allow %s: %s.", g, whoMay[g])
+	}
+	return x, acc, nil
+}
+
+// whoMay says, per operation group, who may use it (SPEC 2.2), for error messages.
+var whoMay = map[nimbus.Group]string{
+	nimbus.GroupConversations:    "you must be a tenant admin or a service owner",
+	nimbus.GroupAddressBooks:     "you must be a tenant admin or an OU admin",
+	nimbus.GroupOutboundManage:   "you must be a tenant admin or a service owner",
+	nimbus.GroupOutboundSchedule: "you must be a tenant admin, a service owner or a team owner limited",
+	nimbus.GroupStaticLists:      "you must be a tenant admin, an OU admin or an owner of a service",
+	nimbus.GroupTestConnection:   "you need to be a tenant admin, OU admin, partner admin, or an owner of a service",
+}

@@ -21,6 +21,9 @@ type Pipeline struct {
 	deliveries nimbus.Queue
 	stats      *Stats
 	now        func() time.Time
+	// Terminated, when set, is told about every external task core reports terminated, so
+	// its open-task slot is freed.
+	Terminated func(ctx context.Context, tenant, taskID string) error
 }
 
 // NewPipeline returns the fan-out use case.
@@ -112,6 +115,9 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 	}
 	if err != nil {
 		return fmt.Errorf("store task %s: %w", e.TaskID, err)
+	}
+	if e.Event == nimbus.EventTerminated && task.Modality == nimbus.ModalityExternalTask && p.Terminated != nil {
+		return p.Terminated(ctx, e.TenantID, e.TaskID)
 	}
 	return nil
 }

@@ -10,12 +10,9 @@ import (
 // conversations (task triggers, Update task): visible, owned (any, for a tenant admin),
 // licensed EnterpriseRouting or ContactCenter, with a valid workflow.
 func (d *Directory) ConversationServices(ctx context.Context, caller nimbus.Caller) ([]string, error) {
-	x, acc, err := d.Access(ctx, caller)
+	x, acc, err := d.AccessFor(ctx, caller, nimbus.GroupConversations)
 	if err != nil {
 		return nil, err
-	}
-	if !acc.Allows(nimbus.GroupConversations, nil) {
-		return nil, nimbus.Forbidden("Your Nimbus role does not allow conversations: you must be a tenant admin or a service owner.")
 	}
 	out := []string{}
 	for i := range x.Services() {
@@ -27,15 +24,43 @@ func (d *Directory) ConversationServices(ctx context.Context, caller nimbus.Call
 	return out, nil
 }
 
-// StaticList returns one of the static dropdowns (events, modalities, directions) after
-// checking that the caller may use the connector's lists at all.
-func (d *Directory) StaticList(ctx context.Context, caller nimbus.Caller, list []nimbus.NameValue) ([]nimbus.NameValue, error) {
-	_, acc, err := d.Access(ctx, caller)
+// List returns a static dropdown (events, modalities, directions, priorities) after checking
+// that the role matrix admits the caller to the operation group the list belongs to.
+func (d *Directory) List(ctx context.Context, caller nimbus.Caller, g nimbus.Group, list []nimbus.NameValue) ([]nimbus.NameValue, error) {
+	if _, _, err := d.AccessFor(ctx, caller, g); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// ExternalTaskServices is GetExternalTasksServices: the conversation services that take
+// external tasks (ContactCenter with the ExternalTask modality).
+func (d *Directory) ExternalTaskServices(ctx context.Context, caller nimbus.Caller) ([]string, error) {
+	upns, err := d.ConversationServices(ctx, caller)
 	if err != nil {
 		return nil, err
 	}
-	if !acc.Allows(nimbus.GroupStaticLists, nil) {
-		return nil, nimbus.Forbidden("Your Nimbus role does not allow using the connector's lists.")
+	x, _ := d.Index(ctx, caller.TenantID)
+	out := []string{}
+	for _, upn := range upns {
+		if svc, ok := x.ServiceByUPN(upn); ok && svc.License == nimbus.LicenseContactCenter && svc.HasModality(nimbus.ModalityExternalTask) {
+			out = append(out, upn)
+		}
 	}
-	return list, nil
+	return out, nil
+}
+
+// PreferredRoutingUsers is GetUsersForPreferredRouting: the UPNs of users the caller may read.
+func (d *Directory) PreferredRoutingUsers(ctx context.Context, caller nimbus.Caller) ([]string, error) {
+	x, acc, err := d.AccessFor(ctx, caller, nimbus.GroupConversations)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, u := range x.Users() {
+		if acc.CanRead(u.OU) {
+			out = append(out, u.UPN)
+		}
+	}
+	return out, nil
 }

@@ -15,12 +15,9 @@ func (s *Subscriptions) RegisterTaskTrigger(ctx context.Context, caller nimbus.C
 	if err := cfg.Validate(); err != nil {
 		return nimbus.Subscription{}, err
 	}
-	x, acc, err := s.dir.Access(ctx, caller)
+	x, acc, err := s.dir.AccessFor(ctx, caller, nimbus.GroupConversations)
 	if err != nil {
 		return nimbus.Subscription{}, err
-	}
-	if !acc.Allows(nimbus.GroupConversations, nil) {
-		return nimbus.Subscription{}, nimbus.Forbidden("Your Nimbus role does not allow task triggers: you must be a tenant admin or a service owner.")
 	}
 	ids, upns, err := conversationServices(x, acc, cfg.Config.Services, "config.services")
 	if err != nil {
@@ -66,32 +63,42 @@ func (s *Subscriptions) upsert(ctx context.Context, sub nimbus.Subscription) (ni
 	return sub, nil
 }
 
-// conversationServices resolves service UPNs the caller names for a conversations operation:
-// each must be visible and usable for the caller (403 naming it otherwise, the same answer
-// for a service that does not exist), licensed and with a valid workflow (400).
+// conversationServices resolves service UPNs the caller names for a conversations operation
+// (see conversationService), without repeats.
 func conversationServices(x *nimbus.Index, acc *nimbus.Access, upns []string, target string) ([]string, []string, error) {
 	var ids, names []string
 	for i, upn := range upns {
-		at := fmt.Sprintf("%s[%d]", target, i)
-		svc, ok := x.ServiceByUPN(upn)
-		if !ok {
-			return nil, nil, &nimbus.Error{Kind: nimbus.KindForbidden, Target: at, Message: fmt.Sprintf("Service %q does not exist or is not available to you.", upn)}
-		}
-		var e *nimbus.Error
-		if errors.As(acc.CheckService(nimbus.GroupConversations, svc), &e) {
-			if e.Kind == nimbus.KindInvalid {
-				return nil, nil, nimbus.Invalid(at, "%s", e.Message)
-			}
-			return nil, nil, &nimbus.Error{Kind: nimbus.KindForbidden, Target: at, Message: fmt.Sprintf("Service %q does not exist or is not available to you.", upn)}
-		}
-		if !svc.WorkflowValid {
-			return nil, nil, nimbus.Invalid(at, "Service %q has no valid workflow, so it raises no task events; fix its workflow in Nimbus first.", svc.UPN)
+		svc, err := conversationService(x, acc, upn, fmt.Sprintf("%s[%d]", target, i))
+		if err != nil {
+			return nil, nil, err
 		}
 		if !contains(ids, svc.ID) {
 			ids, names = append(ids, svc.ID), append(names, svc.UPN)
 		}
 	}
 	return ids, names, nil
+}
+
+// conversationService resolves a service the caller names (field target) for a conversations
+// operation: it must be visible and usable for the caller (403 naming it otherwise, the same
+// answer for a service that does not exist), licensed and with a valid workflow (400).
+func conversationService(x *nimbus.Index, acc *nimbus.Access, upn, target string) (*nimbus.Service, error) {
+	unavailable := &nimbus.Error{Kind: nimbus.KindForbidden, Target: target, Message: fmt.Sprintf("Service %q does not exist or is not available to you.", upn)}
+	svc, ok := x.ServiceByUPN(upn)
+	if !ok {
+		return nil, unavailable
+	}
+	var e *nimbus.Error
+	if errors.As(acc.CheckService(nimbus.GroupConversations, svc), &e) {
+		if e.Kind == nimbus.KindInvalid {
+			return nil, nimbus.Invalid(target, "%s", e.Message)
+		}
+		return nil, unavailable
+	}
+	if !svc.WorkflowValid {
+		return nil, nimbus.Invalid(target, "Service %q has no valid workflow, so it raises no task events; fix its workflow in Nimbus first.", svc.UPN)
+	}
+	return svc, nil
 }
 
 func contains[T comparable](list []T, v T) bool {

@@ -2,7 +2,9 @@ package nimbus
 
 import (
 	"context"
+	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Queue names (ARCHITECTURE.md, data flow).
@@ -46,3 +48,30 @@ type Queues interface {
 // abandons it: the queue hands it out again later with DeliveryCount+1, and dead-letters it
 // after its maximum delivery count. A handler must be idempotent: delivery is at least once.
 type Handler func(ctx context.Context, m Message) error
+
+// Limits of a Message, the same for every Queue implementation. They are Service Bus's:
+// MessageId and SessionId hold at most 128 characters (counted here in bytes, which is
+// stricter), and a Standard-tier message holds 256 KiB.
+const (
+	MaxMessageID   = 128
+	MaxMessageBody = 256 << 10
+)
+
+// CheckMessages validates the messages of one Send. Every Queue implementation calls it
+// before touching its backend, so all of them refuse the same inputs with the same errors.
+func CheckMessages(msgs []Message) error {
+	for i, m := range msgs {
+		at := fmt.Sprintf("msgs[%d]", i)
+		switch {
+		case m.ID == "":
+			return Invalid(at+".id", "%s.id is required", at)
+		case len(m.ID) > MaxMessageID || !utf8.ValidString(m.ID):
+			return Invalid(at+".id", "%s.id must be valid UTF-8 of at most %d bytes", at, MaxMessageID)
+		case len(m.SessionID) > MaxMessageID || !utf8.ValidString(m.SessionID):
+			return Invalid(at+".sessionId", "%s.sessionId must be valid UTF-8 of at most %d bytes", at, MaxMessageID)
+		case len(m.Body) > MaxMessageBody:
+			return Invalid(at+".body", "%s.body must be at most %d bytes, got %d", at, MaxMessageBody, len(m.Body))
+		}
+	}
+	return nil
+}

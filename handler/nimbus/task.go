@@ -42,6 +42,9 @@ type TaskState string
 const (
 	TaskInProgress TaskState = "InProgress"
 	TaskTerminated TaskState = "Terminated"
+	// TaskRemoved: an external task withdrawn through the connector, until core reports it
+	// terminated.
+	TaskRemoved TaskState = "Removed"
 )
 
 // Task is the projection of a task built from its events.

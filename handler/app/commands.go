@@ -1,0 +1,92 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nimbusflow/connector/handler/nimbus"
+)
+
+// Commands sends commands to Nimbus core through an outbox: a command is written to the
+// outbox after the state change it reports is stored, then queued, then removed from the
+// outbox. If the queue is down, the command waits in the outbox and Flush sends it later, so
+// a command is never dropped; the queue's duplicate detection (message id = command id)
+// keeps a command that was queued twice from reaching core twice.
+type Commands struct {
+	queue  nimbus.Queue
+	outbox nimbus.Table
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewCommands returns the command sender.
+func NewCommands(queue nimbus.Queue, outbox nimbus.Table, log *slog.Logger) *Commands {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Commands{queue: queue, outbox: outbox, log: log, now: time.Now}
+}
+
+// outboxPartition holds every pending command; the set is small (commands leave it within
+// milliseconds unless the queue is down).
+const outboxPartition = "pending"
+
+// flushAge is how old a pending command must be before Flush sends it, so Flush does not
+// race a Send that is about to queue it.
+const flushAge = 5 * time.Second
+
+// Send stores cmd durably and queues it. An error means the command is not stored; once it
+// returns nil the command reaches core, now or after a Flush.
+func (c *Commands) Send(ctx context.Context, cmd nimbus.Command) error {
+	cmd.IssuedAt = c.now().UTC()
+	data, err := json.Marshal(cmd)
+	if err != nil {
+		return fmt.Errorf("encode command: %w", err)
+	}
+	if _, err := c.outbox.Upsert(ctx, nimbus.Entity{PartitionKey: outboxPartition, RowKey: cmd.CommandID, Data: data}); err != nil {
+		return fmt.Errorf("store command %s: %w", cmd.Type, err)
+	}
+	if err := c.queue.Send(ctx, nimbus.Message{ID: cmd.CommandID, Body: data}); err != nil {
+		c.log.WarnContext(ctx, "command kept in the outbox; the commands queue is unavailable", "commandId", cmd.CommandID, "type", cmd.Type, "err", err)
+		return nil
+	}
+	if err := c.outbox.Delete(ctx, outboxPartition, cmd.CommandID, ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+		c.log.WarnContext(ctx, "queued command left in the outbox; a later flush queues it again (deduplicated)", "commandId", cmd.CommandID, "err", err)
+	}
+	return nil
+}
+
+// Flush queues every pending command older than flushAge and removes it from the outbox. It
+// returns how many it sent.
+func (c *Commands) Flush(ctx context.Context) (int, error) {
+	sent, cursor := 0, ""
+	for {
+		page, err := c.outbox.List(ctx, outboxPartition, "", cursor, nimbus.MaxPageSize)
+		if err != nil {
+			return sent, fmt.Errorf("list pending commands: %w", err)
+		}
+		for _, e := range page.Entities {
+			var cmd nimbus.Command
+			if err := json.Unmarshal(e.Data, &cmd); err != nil {
+				return sent, fmt.Errorf("decode pending command %s: %w", e.RowKey, err)
+			}
+			if c.now().Sub(cmd.IssuedAt) < flushAge {
+				continue
+			}
+			if err := c.queue.Send(ctx, nimbus.Message{ID: cmd.CommandID, Body: e.Data}); err != nil {
+				return sent, fmt.Errorf("queue pending command: %w", err)
+			}
+			if err := c.outbox.Delete(ctx, outboxPartition, e.RowKey, e.ETag); err != nil && !errors.Is(err, nimbus.ErrNotFound) && !errors.Is(err, nimbus.ErrConflict) {
+				return sent, fmt.Errorf("remove sent command: %w", err)
+			}
+			sent++
+		}
+		if cursor = page.Next; cursor == "" {
+			return sent, nil
+		}
+	}
+}
