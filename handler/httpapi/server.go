@@ -36,6 +36,9 @@ type Config struct {
 	Authenticate  Authenticator
 	Directory     *app.Directory
 	AddressBooks  *app.AddressBooks
+	Subscriptions *app.Subscriptions
+	Ingest        *app.Ingest
+	Failures      *app.Failures
 	Dev           DevTokens
 	Demo          any // served at GET /dev/demo
 }
@@ -79,12 +82,22 @@ func (s *Server) register() {
 	s.handle("PUT /v2/AddressBooks/{AddressBook}/contacts", s.user(s.updateContact))
 	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts/delete", s.user(s.removeContacts))
 	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts/clear", s.user(s.clearContacts))
+	s.handle("POST /v1/triggers/tasks", s.user(s.registerTaskTrigger))
+	s.handle("DELETE /v1/triggers/tasks/{triggerId}", s.user(s.deleteTrigger(nimbus.KindTask)))
+	s.handle("GET /v1/tasks/service-contacts", s.user(s.conversationServices))
+	s.handle("GET /v1/tasks/events", s.user(s.staticList(nimbus.GroupStaticLists, nimbus.TaskEventList())))
+	s.handle("GET /v1/tasks/modalities", s.user(s.staticList(nimbus.GroupStaticLists, nimbus.Modalities)))
+	s.handle("GET /v1/tasks/directions", s.user(s.staticList(nimbus.GroupStaticLists, nimbus.Directions)))
+	s.handle("POST /internal/v1/task-events", s.user(s.ingestEvents))
 	// The admin API answers under /admin/v1 (SPEC 10) and under /manage/v1: the Functions host
 	// reserves every route that starts with "admin" for its own management API, so in Azure
 	// the Admin function is published at /manage/v1.
 	for _, prefix := range AdminPrefixes {
 		s.handle("GET "+prefix+"/tenants/{tenantId}/directory", s.user(s.exportDirectory))
 		s.handle("PUT "+prefix+"/tenants/{tenantId}/directory", s.user(s.importDirectory))
+		s.handle("GET "+prefix+"/subscriptions", s.user(s.listSubscriptions))
+		s.handle("GET "+prefix+"/delivery-failures", s.user(s.listFailures))
+		s.handle("POST "+prefix+"/delivery-failures/replay", s.user(s.replayFailures))
 	}
 	if s.cfg.Dev != nil {
 		s.handle("POST /dev/token", s.devToken)
