@@ -90,3 +90,17 @@ func (c *Commands) Flush(ctx context.Context) (int, error) {
 		}
 	}
 }
+
+// ForwardCommands is the in-process consumer of the commands queue when the handler runs
+// standalone: it POSTs each command to Nimbus core's URL (the simulator, or a test sink) and
+// fails, so the queue retries, until core answers 2xx. In Azure, core reads the Service Bus
+// queue itself and this is not used.
+func ForwardCommands(poster Poster, url string) nimbus.Handler {
+	return func(ctx context.Context, m nimbus.Message) error {
+		a := poster.Post(ctx, url, m.ID, m.Body, "")
+		if a.Classify() != nimbus.OutcomeDelivered {
+			return fmt.Errorf("forward command %s to core: status %d %s", m.ID, a.Status, a.Err)
+		}
+		return nil
+	}
+}

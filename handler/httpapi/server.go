@@ -37,6 +37,8 @@ type Config struct {
 	Directory     *app.Directory
 	AddressBooks  *app.AddressBooks
 	Subscriptions *app.Subscriptions
+	Tasks         *app.Tasks
+	ExternalTasks *app.ExternalTasks
 	Ingest        *app.Ingest
 	Failures      *app.Failures
 	Dev           DevTokens
@@ -84,10 +86,16 @@ func (s *Server) register() {
 	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts/clear", s.user(s.clearContacts))
 	s.handle("POST /v1/triggers/tasks", s.user(s.registerTaskTrigger))
 	s.handle("DELETE /v1/triggers/tasks/{triggerId}", s.user(s.deleteTrigger(nimbus.KindTask)))
-	s.handle("GET /v1/tasks/service-contacts", s.user(s.conversationServices))
+	s.handle("GET /v1/tasks/service-contacts", s.user(s.upnList(s.cfg.Directory.ConversationServices)))
 	s.handle("GET /v1/tasks/events", s.user(s.staticList(nimbus.GroupStaticLists, nimbus.TaskEventList())))
 	s.handle("GET /v1/tasks/modalities", s.user(s.staticList(nimbus.GroupStaticLists, nimbus.Modalities)))
 	s.handle("GET /v1/tasks/directions", s.user(s.staticList(nimbus.GroupStaticLists, nimbus.Directions)))
+	s.handle("PUT /v1/tasks/{taskId}", s.user(s.updateTask))
+	s.handle("GET /v1/tasks/users-for-preferred-routing", s.user(s.upnList(s.cfg.Directory.PreferredRoutingUsers)))
+	s.handle("GET /v1/ExternalTasks/service-contacts", s.user(s.upnList(s.cfg.Directory.ExternalTaskServices)))
+	s.handle("GET /v1/ExternalTasks/distribution-priorities", s.user(s.staticList(nimbus.GroupConversations, nimbus.Priorities)))
+	s.handle("POST /v1/ExternalTasks", s.user(s.addExternalTask))
+	s.handle("DELETE /v1/ExternalTasks/{externalTaskId}", s.user(s.removeExternalTask))
 	s.handle("POST /internal/v1/task-events", s.user(s.ingestEvents))
 	// The admin API answers under /admin/v1 (SPEC 10) and under /manage/v1: the Functions host
 	// reserves every route that starts with "admin" for its own management API, so in Azure

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
@@ -36,13 +37,16 @@ func (s *Server) deleteTrigger(kind nimbus.SubscriptionKind) callerHandler {
 	}
 }
 
-func (s *Server) conversationServices(w http.ResponseWriter, r *http.Request, caller nimbus.Caller) error {
-	upns, err := s.cfg.Directory.ConversationServices(r.Context(), caller)
-	if err != nil {
-		return err
+// upnList serves a dropdown of UPNs computed for the caller.
+func (s *Server) upnList(list func(ctx context.Context, caller nimbus.Caller) ([]string, error)) callerHandler {
+	return func(w http.ResponseWriter, r *http.Request, caller nimbus.Caller) error {
+		upns, err := list(r.Context(), caller)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, upns)
+		return nil
 	}
-	writeJSON(w, http.StatusOK, upns)
-	return nil
 }
 
 func (s *Server) staticList(g nimbus.Group, list []nimbus.NameValue) callerHandler {

@@ -94,7 +94,9 @@ const (
 	TableSubscriptionIndex = "subscriptionindex"
 	TableTasks             = "tasks"
 	TableDeliveryFailures  = "deliveryfailures"
+	TableCommandOutbox     = "commandoutbox"
+	TableExternalTasks     = "externaltasks"
 )
 
 // AllTables lists every table the system uses, for adapters that create them at start.
-var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures}
+var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks}

@@ -62,8 +62,9 @@ func (p *CustomerPatch) textFields(c *Customer) []struct {
 	}
 }
 
-// Validate checks the update's limits, naming the field. Whether preferred users exist and
-// are visible is checked by the use case.
+// Validate checks the update's limits, naming the field, and gives preferred users without a
+// priority the highest one (1). Whether preferred users exist and are visible is checked by
+// the use case.
 func (u *TaskUpdate) Validate() error {
 	if c := u.Customer; c != nil {
 		for _, f := range c.textFields(&Customer{}) {
@@ -93,10 +94,14 @@ func (u *TaskUpdate) Validate() error {
 		if len(users) > MaxPreferredUsers {
 			return Invalid("preferredUsers", "preferredUsers must have at most %d entries", MaxPreferredUsers)
 		}
-		for i, p := range users {
+		for i := range users {
+			p := &users[i]
 			at := fmt.Sprintf("preferredUsers[%d]", i)
 			if !ValidUPN(p.UPN) {
 				return Invalid(at+".upn", "%s.upn must be a user principal name", at)
+			}
+			if p.Priority == 0 {
+				p.Priority = 1 // no priority given: the highest, as in Nimbus
 			}
 			if p.Priority < 1 || p.Priority > 99 {
 				return Invalid(at+".priority", "%s.priority must be between 1 (high) and 99 (low), got %d", at, p.Priority)
@@ -154,11 +159,14 @@ func (ti *TaskInformation) Apply(u *TaskUpdate) (TaskChanges, error) {
 			}
 		}
 	}
+	before := len(ti.CustomContextParameters)
 	for _, p := range u.CustomContextParameters {
 		ti.SetParameter(p)
 		ch.CustomContextParameters = append(ch.CustomContextParameters, p)
 	}
-	if len(ti.CustomContextParameters) > MaxTaskParameters {
+	// Only new names count against the limit: core may have set more parameters through
+	// events, and changing one of those must still work.
+	if after := len(ti.CustomContextParameters); after > before && after > MaxTaskParameters {
 		return TaskChanges{}, Invalid("customContextParameters", "a task holds at most %d custom context parameters", MaxTaskParameters)
 	}
 	if u.PreferredUsers != nil {
