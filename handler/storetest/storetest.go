@@ -1,7 +1,8 @@
-// Package storetest is the conformance suite for nimbus.Table implementations: every
-// implementation (the embedded bbolt store, the Azure Table adapter against Azurite) runs the
-// same tests, which is how the system proves that the embedded default keeps Azure Table
-// semantics.
+// Package storetest is the conformance suite for nimbus.Table and nimbus.Queue
+// implementations: every implementation (the embedded bbolt store, the Azure Table adapter
+// against Azurite, the embedded durable queue) runs the same tests, which is how the system
+// proves that the embedded default keeps Azure Table and Service Bus semantics as far as the
+// app relies on them. Run holds the Table suite, RunQueue the Queue suite.
 //
 // It holds test code only, imported from _test.go files; production code must not import it.
 // It must not import any implementation either: implementations reach the suite through the
