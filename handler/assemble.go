@@ -16,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/nimbusflow/connector/handler/app"
+	"github.com/nimbusflow/connector/handler/azure/servicebus"
 	"github.com/nimbusflow/connector/handler/azure/tables"
 	"github.com/nimbusflow/connector/handler/embedded"
 	"github.com/nimbusflow/connector/handler/entra"
@@ -28,6 +29,10 @@ type assembly struct {
 	api    *httpapi.Server
 	demo   *app.DemoInfo
 	closes []func() error
+	// queues is the embedded queue, consumed in-process; nil when Service Bus carries the
+	// queues and the Functions host consumes them.
+	queues *embedded.Queues
+	parts  pipelineParts
 }
 
 func (a *assembly) close() {
@@ -51,13 +56,15 @@ func newLogger(cfg config, w interface{ Write([]byte) (int, error) }) *slog.Logg
 // assemble chooses the adapters for cfg and wires the use cases and the REST surface.
 func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, error) {
 	a := &assembly{}
-	store, err := openTables(ctx, cfg, a)
+	store, queues, err := openStorage(ctx, cfg, a)
 	if err != nil {
 		a.close()
 		return nil, err
 	}
 	dir := app.NewDirectory(store.Table(nimbus.TableDirectory), 0)
 	books := app.NewAddressBooks(dir, store.Table(nimbus.TableContacts), cfg.maxContacts)
+	pipe := wirePipeline(cfg, log, dir, store, queues)
+	a.parts = pipe
 
 	keys, dev, err := authKeys(ctx, cfg, a)
 	if err != nil {
@@ -92,8 +99,13 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 			}
 			return nimbus.Caller{TenantID: c.TenantID, UPN: c.UPN, ObjectID: c.ObjectID, AppID: c.AppID, Roles: c.Roles, IsApp: c.IsApp}, nil
 		},
-		Directory:    dir,
-		AddressBooks: books,
+		Directory:     dir,
+		AddressBooks:  books,
+		Subscriptions: pipe.subs,
+		Ingest:        pipe.ingest,
+		Failures:      pipe.failures,
+		Tasks:         pipe.tasks,
+		ExternalTasks: pipe.externalTasks,
 	}
 	if dev != nil {
 		api.Dev = dev
@@ -105,18 +117,42 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 	return a, nil
 }
 
-func openTables(ctx context.Context, cfg config, a *assembly) (nimbus.Tables, error) {
-	names := []string{nimbus.TableDirectory, nimbus.TableContacts}
-	if !cfg.storage.azure() {
+// openStorage opens the tables and the queues cfg asks for. The embedded bbolt file is
+// opened when it holds either: the tables (no Azure storage) or the queues (no Service Bus).
+func openStorage(ctx context.Context, cfg config, a *assembly) (nimbus.Tables, nimbus.Queues, error) {
+	var db *embedded.DB
+	if !cfg.storage.azure() || !cfg.serviceBus.configured() {
 		if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-			return nil, fmt.Errorf("create data directory: %w", err)
+			return nil, nil, fmt.Errorf("create data directory: %w", err)
 		}
-		db, err := embedded.Open(filepath.Join(cfg.dataDir, "nimbus.db"))
-		if err != nil {
-			return nil, err
+		var err error
+		if db, err = embedded.Open(filepath.Join(cfg.dataDir, "nimbus.db")); err != nil {
+			return nil, nil, err
 		}
 		a.closes = append(a.closes, db.Close)
-		return db.Tables(), nil
+	}
+	var queues nimbus.Queues
+	if cfg.serviceBus.configured() {
+		sc := servicebus.Config{ConnectionString: cfg.serviceBus.connectionString, Namespace: cfg.serviceBus.namespace}
+		if sc.ConnectionString == "" {
+			cred, err := azureCredential(cfg.serviceBus.clientID)
+			if err != nil {
+				return nil, nil, err
+			}
+			sc.Credential = cred
+		}
+		pub, err := servicebus.Open(sc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open service bus: %w", err)
+		}
+		a.closes = append(a.closes, func() error { return pub.Close(context.WithoutCancel(ctx)) })
+		queues = pub
+	} else {
+		a.queues = db.Queues(embedded.QueueOptions{})
+		queues = a.queues
+	}
+	if !cfg.storage.azure() {
+		return db.Tables(), queues, nil
 	}
 	tc := tables.Config{ConnectionString: cfg.storage.connectionString}
 	if tc.ConnectionString == "" {
@@ -126,7 +162,7 @@ func openTables(ctx context.Context, cfg config, a *assembly) (nimbus.Tables, er
 		}
 		cred, err := azureCredential(cfg.storage.clientID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		tc.Credential = cred
 	}
@@ -134,11 +170,11 @@ func openTables(ctx context.Context, cfg config, a *assembly) (nimbus.Tables, er
 	// the Functions host's start-up probe.
 	openCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	svc, err := tables.Open(openCtx, tc, names...)
+	svc, err := tables.Open(openCtx, tc, nimbus.AllTables...)
 	if err != nil {
-		return nil, fmt.Errorf("open table storage: %w", err)
+		return nil, nil, fmt.Errorf("open table storage: %w", err)
 	}
-	return svc, nil
+	return svc, queues, nil
 }
 
 // azureCredential is the user-assigned managed identity when clientID is set (as in Azure,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
@@ -56,6 +57,29 @@ type config struct {
 	logFormat     string
 	logLevel      string
 	inAzure       bool
+
+	serviceBus           serviceBusConfig
+	callbackPolicy       callbackConfig
+	retrySchedule        []time.Duration
+	coreURL              string // NIMBUS_CORE_COMMANDS_URL: standalone, commands are POSTed here
+	maxOpenExternalTasks int
+}
+
+// serviceBusConfig selects Service Bus for the queues (Functions mode).
+type serviceBusConfig struct {
+	connectionString string // NIMBUS_SERVICEBUS
+	namespace        string // NIMBUS_SERVICEBUS__fullyQualifiedNamespace
+	clientID         string // NIMBUS_SERVICEBUS__clientId
+}
+
+func (s serviceBusConfig) configured() bool { return s.connectionString != "" || s.namespace != "" }
+
+// callbackConfig is the callback URL policy and delivery limits.
+type callbackConfig struct {
+	allowInsecure bool
+	allowedHosts  []string
+	timeout       time.Duration
+	maxPerHost    int
 }
 
 // storageConfig selects Azure Table Storage; all empty means the embedded store.
@@ -140,6 +164,41 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	if cfg.maxContacts, err = envInt(getenv, "NIMBUS_MAX_CONTACTS_PER_BOOK", nimbus.DefaultMaxContactsPerBook); err != nil {
 		return cfg, err
 	}
+	cfg.serviceBus = serviceBusConfig{
+		connectionString: env("NIMBUS_SERVICEBUS", ""),
+		namespace:        env("NIMBUS_SERVICEBUS__fullyQualifiedNamespace", ""),
+		clientID:         env("NIMBUS_SERVICEBUS__clientId", ""),
+	}
+	if cfg.inAzure && cfg.mode == modeFunctions && !cfg.serviceBus.configured() {
+		return cfg, fmt.Errorf("NIMBUS_SERVICEBUS__fullyQualifiedNamespace (or NIMBUS_SERVICEBUS) is required in Azure: the Functions host consumes the queues from Service Bus")
+	}
+	// Insecure callbacks (http, loopback) default to on only with dev auth, and never in Azure.
+	if cfg.callbackPolicy.allowInsecure, err = envBool(getenv, "NIMBUS_CALLBACK_ALLOW_INSECURE", cfg.devAuth && !cfg.inAzure); err != nil {
+		return cfg, err
+	}
+	if cfg.callbackPolicy.allowInsecure && cfg.inAzure {
+		return cfg, fmt.Errorf("NIMBUS_CALLBACK_ALLOW_INSECURE cannot be on when running in Azure")
+	}
+	cfg.callbackPolicy.allowedHosts = splitList(env("NIMBUS_CALLBACK_ALLOWED_HOSTS", ""))
+	if cfg.callbackPolicy.timeout, err = envDuration(getenv, "NIMBUS_DELIVERY_TIMEOUT", 30*time.Second); err != nil {
+		return cfg, err
+	}
+	if cfg.callbackPolicy.maxPerHost, err = envInt(getenv, "NIMBUS_CALLBACK_MAX_PER_HOST", 64); err != nil {
+		return cfg, err
+	}
+	if v := env("NIMBUS_RETRY_SCHEDULE", ""); v != "" {
+		for _, part := range splitList(v) {
+			d, err := time.ParseDuration(part)
+			if err != nil || d <= 0 {
+				return cfg, fmt.Errorf("NIMBUS_RETRY_SCHEDULE must be a comma-separated list of positive durations such as 5s,30s,2m, not %q", v)
+			}
+			cfg.retrySchedule = append(cfg.retrySchedule, d)
+		}
+	}
+	cfg.coreURL = env("NIMBUS_CORE_COMMANDS_URL", "")
+	if cfg.maxOpenExternalTasks, err = envInt(getenv, "NIMBUS_MAX_OPEN_EXTERNAL_TASKS", nimbus.DefaultMaxOpenExternalTasks); err != nil {
+		return cfg, err
+	}
 	logDefault := "text"
 	if cfg.mode == modeFunctions {
 		logDefault = "json"
@@ -171,6 +230,18 @@ func envInt(getenv func(string) string, name string, def int) (int, error) {
 		return 0, fmt.Errorf("%s must be a positive whole number, not %q", name, v)
 	}
 	return n, nil
+}
+
+func envDuration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s must be a positive duration such as 30s, not %q", name, v)
+	}
+	return d, nil
 }
 
 func splitList(s string) []string {

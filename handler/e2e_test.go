@@ -140,6 +140,15 @@ type reply struct {
 
 func (p *proc) call(method, path, token string, body any) reply {
 	p.t.Helper()
+	r, err := p.tryCall(method, path, token, body)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return r
+}
+
+// tryCall is call for a handler that may be gone: a transport error is returned.
+func (p *proc) tryCall(method, path, token string, body any) (reply, error) {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -150,7 +159,7 @@ func (p *proc) call(method, path, token string, body any) reply {
 	}
 	req, err := http.NewRequest(method, p.base+path, r)
 	if err != nil {
-		p.t.Fatal(err)
+		return reply{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -160,11 +169,14 @@ func (p *proc) call(method, path, token string, body any) reply {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		p.t.Fatal(err)
+		return reply{}, err
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return reply{status: res.StatusCode, header: res.Header, body: b}
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return reply{}, err
+	}
+	return reply{status: res.StatusCode, header: res.Header, body: b}, nil
 }
 
 func (p *proc) demo() app.DemoInfo {

@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/nimbusflow/connector/handler/funchost"
+	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
 // httpFunctions are the Azure Functions of kind HTTP. With enableForwardingHttpRequest the
 // host forwards their requests on the original path; without it, it posts an invocation
 // payload to /{Name}, which funchost turns back into the same request.
-var httpFunctions = []string{"Diagnostics", "AddressBooks", "Admin"}
+var httpFunctions = []string{"Diagnostics", "AddressBooks", "Admin", "Tasks", "TaskTriggers", "Ingest", "ExternalTasks"}
 
 // shutdownGrace bounds how long in-flight requests may finish after a signal.
 const shutdownGrace = 20 * time.Second
@@ -25,7 +26,7 @@ const shutdownGrace = 20 * time.Second
 func serve(ctx context.Context, cfg config, a *assembly, log *slog.Logger, stdout io.Writer) error {
 	var h http.Handler = a.api
 	if cfg.mode == modeFunctions {
-		h = functionsHandler(a.api, log)
+		h = functionsHandler(a, log)
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -42,6 +43,8 @@ func serve(ctx context.Context, cfg config, a *assembly, log *slog.Logger, stdou
 	if cfg.mode != modeFunctions {
 		printBanner(stdout, "http://"+ln.Addr().String(), a)
 	}
+	consumers := consume(ctx, a, log)
+	go flushOutbox(ctx, a.parts.commands, log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -55,16 +58,27 @@ func serve(ctx context.Context, cfg config, a *assembly, log *slog.Logger, stdou
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// In-flight deliveries finish (or time out) before the store closes.
+	select {
+	case <-consumers:
+	case <-sctx.Done():
+		log.Warn("queue consumers did not drain in time; unfinished messages are delivered again at next start")
+	}
 	return nil
 }
 
 // functionsHandler serves invocation payloads at POST /{FunctionName} and every other request
 // (forwarded HTTP, the host's readiness probe on /) through the REST surface.
-func functionsHandler(api http.Handler, log *slog.Logger) http.Handler {
+func functionsHandler(a *assembly, log *slog.Logger) http.Handler {
+	api := a.api
 	host := funchost.NewHost(log)
 	names := map[string]bool{}
 	for _, name := range httpFunctions {
 		host.Handle(name, funchost.HTTPFunction(api, "req", "res"))
+		names[strings.ToLower(name)] = true
+	}
+	for name, h := range map[string]nimbus.Handler{"ProcessEvents": a.parts.pipeline.ProcessEvent, "DeliverWebhooks": a.parts.deliverer.Deliver} {
+		host.Handle(name, queueFunction(h))
 		names[strings.ToLower(name)] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

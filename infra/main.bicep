@@ -1,10 +1,11 @@
 // Nimbus Flow: the whole Azure deployment of the connector backend.
 //
-// One resource group holds a user-assigned managed identity, a storage account, monitoring
-// and a Flex Consumption function app that runs the Go custom handler. Nothing here creates
-// or hands out a key: the storage account refuses shared keys, Application Insights refuses
-// local (key) authentication, and the app reaches both with the managed identity through
-// role assignments. The deployment therefore has no secret to store, rotate or leak.
+// One resource group holds a user-assigned managed identity, a storage account, a Service
+// Bus namespace, monitoring and a Flex Consumption function app that runs the Go custom
+// handler. Nothing here creates or hands out a key: the storage account refuses shared keys,
+// Service Bus and Application Insights refuse local (key) authentication, and the app reaches
+// all three with the managed identity through role assignments. The deployment therefore has
+// no secret to store, rotate or leak.
 //
 // Deploy with scripts/deploy.sh, or:
 //   az deployment group create -g RG -f infra/main.bicep -p @infra/main.parameters.example.json
@@ -58,6 +59,7 @@ var names = {
   appInsights: 'appi-${namePrefix}-${suffix}'
   plan: 'plan-${namePrefix}-${suffix}'
   app: 'func-${namePrefix}-${suffix}'
+  serviceBus: 'sb-${namePrefix}-${suffix}'
 }
 
 // The one identity the app uses for everything. User-assigned rather than system-assigned so
@@ -91,10 +93,26 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
-// Service Bus comes with the event pipeline: a namespace with the queues events (sessions),
-// deliveries, scheduler and nimbus-commands, Data Sender and Data Receiver role assignments for
-// the identity, and ServiceBusConnection__fullyQualifiedNamespace / __credential / __clientId
-// app settings passed to the function app module through extraAppSettings.
+// The event pipeline's queues. The app reaches them with the identity, on two settings:
+// ServiceBusConnection for the host's Service Bus triggers (ProcessEvents, DeliverWebhooks),
+// NIMBUS_SERVICEBUS for the handler's own sends (ingest, fan-out, retries, commands).
+module serviceBus 'modules/servicebus.bicep' = {
+  name: 'servicebus'
+  params: {
+    name: names.serviceBus
+    location: location
+    tags: tags
+    principalId: identity.properties.principalId
+  }
+}
+
+var serviceBusSettings = {
+  ServiceBusConnection__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+  ServiceBusConnection__credential: 'managedidentity'
+  ServiceBusConnection__clientId: identity.properties.clientId
+  NIMBUS_SERVICEBUS__fullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
+  NIMBUS_SERVICEBUS__clientId: identity.properties.clientId
+}
 
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
@@ -113,7 +131,7 @@ module functionApp 'modules/functionapp.bicep' = {
     publicBaseUrl: publicBaseUrl
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
-    extraAppSettings: {}
+    extraAppSettings: serviceBusSettings
   }
 }
 
@@ -128,3 +146,6 @@ output publicBaseUrl string = functionApp.outputs.publicBaseUrl
 
 @description('Client ID of the managed identity the app runs as.')
 output identityClientId string = identity.properties.clientId
+
+@description('Fully qualified Service Bus namespace of the event pipeline (NIMBUS_SERVICEBUS__fullyQualifiedNamespace).')
+output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace

@@ -89,18 +89,33 @@ export function checkDefinition(api) {
     }
   }
 
-  // Dropdowns must be filled by operations that exist.
+  // Dropdowns must be filled by operations that exist, whether the dropdown is a parameter or
+  // a property inside a body schema (a trigger's configuration, for instance).
   for (const { method, path: p, op } of operations.values()) {
     for (const param of op.parameters ?? []) {
-      const dyn = param["x-ms-dynamic-values"];
-      if (dyn && !operations.has(dyn.operationId)) {
-        add(`${method.toUpperCase()} ${p} parameter ${param.name}`,
-          `x-ms-dynamic-values names operation "${dyn.operationId}", which does not exist`);
-      }
+      forEachDynamicValues(param, `${method.toUpperCase()} ${p} parameter ${param.name}`, (dyn, where) => {
+        if (!operations.has(dyn.operationId)) {
+          add(where, `x-ms-dynamic-values names operation "${dyn.operationId}", which does not exist`);
+        }
+      });
     }
   }
 
   return problems;
+}
+
+// forEachDynamicValues calls fn with every x-ms-dynamic-values found on node (a parameter or a
+// schema) and in its body schema, properties and array items, with where naming the spot.
+function forEachDynamicValues(node, where, fn, seen = new Set()) {
+  if (!node || typeof node !== "object" || seen.has(node)) return;
+  seen.add(node); // dereferenced documents may share (or loop back to) schema objects
+  if (node["x-ms-dynamic-values"]) fn(node["x-ms-dynamic-values"], where);
+  if (node.schema) forEachDynamicValues(node.schema, where, fn, seen);
+  for (const [name, prop] of Object.entries(node.properties ?? {})) {
+    forEachDynamicValues(prop, `${where}.${name}`, fn, seen);
+  }
+  if (node.items) forEachDynamicValues(node.items, `${where}[]`, fn, seen);
+  for (const sub of node.allOf ?? []) forEachDynamicValues(sub, where, fn, seen);
 }
 
 function checkOperation(op, method, p, where, add) {
@@ -298,7 +313,18 @@ async function selfTest() {
           operationId: "MakeB",
           summary: "Make b",
           description: "Makes b.",
-          parameters: [{ name: "q", in: "query", type: "string", required: true, "x-ms-visibility": "internal" }],
+          parameters: [
+            { name: "q", in: "query", type: "string", required: true, "x-ms-visibility": "internal" },
+            {
+              name: "body",
+              in: "body",
+              description: "A body with a dropdown fed by a missing operation.",
+              schema: {
+                type: "object",
+                properties: { list: { type: "array", items: { type: "string", "x-ms-dynamic-values": { operationId: "NoSuchList" } } } },
+              },
+            },
+          ],
           responses: { 200: { description: "ok" } },
         },
       },
@@ -323,6 +349,7 @@ async function selfTest() {
     /has no x-ms-summary/,
     /has no description/,
     /testConnection: names operation "Missing"/,
+    /parameter body\.list\[\]: x-ms-dynamic-values names operation "NoSuchList"/,
   ];
   const missed = expect.filter((re) => !problems.some((msg) => re.test(msg)));
   const titleProblems = checkSchemaTitles({ definitions: { T: { properties: { a: { type: "string" } } } } });

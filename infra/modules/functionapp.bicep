@@ -28,7 +28,7 @@ param publicBaseUrl string
 param maximumInstanceCount int
 param instanceMemoryMB int
 
-@description('More app settings, for resources added later (Service Bus).')
+@description('More app settings from the other modules (Service Bus).')
 param extraAppSettings object = {}
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
