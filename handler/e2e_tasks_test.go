@@ -303,3 +303,45 @@ func TestParallelTaskUpdates(t *testing.T) {
 	}
 	f.commands(t, n+1)
 }
+
+// The dropdowns answer per the role matrix and show only what the caller may use.
+func TestDropdownsAndActionRoles(t *testing.T) {
+	f := startTaskFlow(t, nil)
+	u, s := f.demo.Users, f.demo.Services
+	tok := func(upn string) string { return f.token(f.demo.TenantID, upn) }
+	cases := []struct {
+		who, path string
+		status    int
+		want      string
+	}{
+		{u.TenantAdmin, "/v1/tasks/service-contacts", 200, `["` + s.ContactCenter + `","` + s.EnterpriseRouting + `"]`},
+		{u.ServiceOwner, "/v1/tasks/service-contacts", 200, `["` + s.ContactCenter + `","` + s.EnterpriseRouting + `"]`},
+		{u.TeamOwnerLimited, "/v1/tasks/service-contacts", 403, ""},
+		{u.OUAdmin, "/v1/tasks/events", 200, `{"name":"In Queue","value":"InQueue"}`},
+		{u.TeamOwnerLimited, "/v1/tasks/modalities", 200, `{"name":"External Task","value":"ExternalTask"}`},
+		{u.ServiceOwner, "/v1/tasks/directions", 200, `[{"name":"Inbound","value":"Inbound"},{"name":"Outbound","value":"Outbound"}]`},
+		{u.PartnerAdmin, "/v1/tasks/events", 403, ""},
+		{u.Supervisor, "/v1/tasks/modalities", 403, ""},
+		{u.ServiceOwner, "/v1/ExternalTasks/distribution-priorities", 200, `{"name":"Strict","value":"Strict"}`},
+		{u.OUAdmin, "/v1/ExternalTasks/distribution-priorities", 403, ""},
+		{u.TenantAdmin, "/v1/tasks/users-for-preferred-routing", 200, u.Supervisor},
+	}
+	for _, c := range cases {
+		r := f.call("GET", c.path, tok(c.who), nil)
+		if r.status != c.status || !strings.Contains(string(r.body), c.want) {
+			t.Errorf("%s GET %s: %d %s, want %d with %s", c.who, c.path, r.status, r.body, c.status, c.want)
+		}
+	}
+	for _, who := range []string{u.TeamOwnerLimited, u.OUAdmin, u.PartnerAdmin, u.Supervisor, u.User} {
+		r := f.call("POST", "/v1/ExternalTasks", tok(who), map[string]any{"serviceUpn": s.ContactCenter})
+		if r.status != 403 {
+			t.Errorf("%s adds an external task: %d %s", who, r.status, r.body)
+		}
+		if r := f.call("POST", "/v1/triggers/tasks", tok(who), map[string]any{"config": map[string]any{"url": f.sink.url("/x"), "services": []string{s.ContactCenter}, "taskEvents": []string{"InQueue"}}}); r.status != 403 {
+			t.Errorf("%s registers a task trigger: %d %s", who, r.status, r.body)
+		}
+	}
+	if r := f.call("POST", "/internal/v1/task-events", f.admin, []map[string]any{f.ev("x", 1, "InQueue", s.ContactCenter, "Audio", "Inbound")}); r.status != 403 {
+		t.Errorf("a user token on the ingest API: %d", r.status)
+	}
+}
