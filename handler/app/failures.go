@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
@@ -76,7 +77,7 @@ type FailureFilter struct {
 
 func (q FailureFilter) match(r DeliveryFailure) bool {
 	switch {
-	case len(q.IDs) > 0 && !contains(q.IDs, r.ID):
+	case len(q.IDs) > 0 && !slices.Contains(q.IDs, r.ID):
 		return false
 	case q.SubscriptionID != "" && r.SubscriptionID != q.SubscriptionID:
 		return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
@@ -34,7 +35,7 @@ var SubscriptionStatuses = []string{"active", "suspended", "dead", "orphaned"}
 // List returns the tenant's subscriptions with the given status ("" for all); "orphaned"
 // lists those whose owner lost access to one of their services, whatever their status.
 func (s *Subscriptions) List(ctx context.Context, caller nimbus.Caller, tenantID, status string) ([]SubscriptionView, error) {
-	if status != "" && !contains(SubscriptionStatuses, status) {
+	if status != "" && !slices.Contains(SubscriptionStatuses, status) {
 		return nil, nimbus.Invalid("status", "status must be one of %v", SubscriptionStatuses)
 	}
 	if err := s.dir.authorizeAdmin(ctx, caller, tenantID); err != nil {

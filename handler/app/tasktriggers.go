@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
@@ -50,7 +51,7 @@ func (s *Subscriptions) upsert(ctx context.Context, sub nimbus.Subscription) (ni
 	case err == nil:
 		sub.Created = old.Created
 		for _, id := range old.ServiceIDs {
-			if !contains(sub.ServiceIDs, id) {
+			if !slices.Contains(sub.ServiceIDs, id) {
 				dropped = append(dropped, id)
 			}
 		}
@@ -72,7 +73,7 @@ func conversationServices(x *nimbus.Index, acc *nimbus.Access, upns []string, ta
 		if err != nil {
 			return nil, nil, err
 		}
-		if !contains(ids, svc.ID) {
+		if !slices.Contains(ids, svc.ID) {
 			ids, names = append(ids, svc.ID), append(names, svc.UPN)
 		}
 	}
@@ -99,15 +100,6 @@ func conversationService(x *nimbus.Index, acc *nimbus.Access, upn, target string
 		return nil, nimbus.Invalid(target, "Service %q has no valid workflow, so it raises no task events; fix its workflow in Nimbus first.", svc.UPN)
 	}
 	return svc, nil
-}
-
-func contains[T comparable](list []T, v T) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Delete removes the caller's subscription of that kind. A subscription that is gone, of

@@ -64,11 +64,4 @@ var Priorities = []NameValue{
 }
 
 // KnownPriority reports whether p is a priority.
-func KnownPriority(p Priority) bool {
-	for _, x := range Priorities {
-		if x.Value == string(p) {
-			return true
-		}
-	}
-	return false
-}
+func KnownPriority(p Priority) bool { return listed(Priorities, string(p)) }

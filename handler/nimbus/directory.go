@@ -1,6 +1,9 @@
 package nimbus
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Role is a Nimbus role of a user. Ownership of a service is not a role: it comes from the
 // service's Owners and LimitedOwners lists.
@@ -86,14 +89,7 @@ type Service struct {
 }
 
 // HasModality reports whether m is enabled on the service.
-func (s *Service) HasModality(m Modality) bool {
-	for _, x := range s.Modalities {
-		if x == m {
-			return true
-		}
-	}
-	return false
-}
+func (s *Service) HasModality(m Modality) bool { return slices.Contains(s.Modalities, m) }
 
 // User is a person known to Nimbus. UPNs compare case-insensitively.
 type User struct {
@@ -105,14 +101,7 @@ type User struct {
 }
 
 // HasRole reports whether the user holds r.
-func (u *User) HasRole(r Role) bool {
-	for _, x := range u.Roles {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
+func (u *User) HasRole(r Role) bool { return slices.Contains(u.Roles, r) }
 
 // AddressBook is a named list of contacts placed in an OU.
 type AddressBook struct {
@@ -171,11 +160,4 @@ const (
 )
 
 // HasAppRole reports whether an app token carries role r.
-func (c Caller) HasAppRole(r string) bool {
-	for _, x := range c.Roles {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
+func (c Caller) HasAppRole(r string) bool { return slices.Contains(c.Roles, r) }

@@ -2,6 +2,7 @@ package nimbus
 
 import (
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -64,25 +65,16 @@ func MaskURL(raw string) string {
 // Matches reports whether a task event of a task with modality m and direction d is for
 // this subscription (the service was matched by the index).
 func (s *Subscription) Matches(event string, m Modality, d Direction) bool {
-	if !contains(s.Events, event) {
+	if !slices.Contains(s.Events, event) {
 		return false
 	}
-	if len(s.Modalities) > 0 && !contains(s.Modalities, m) {
+	if len(s.Modalities) > 0 && !slices.Contains(s.Modalities, m) {
 		return false
 	}
-	if len(s.Directions) > 0 && !contains(s.Directions, d) {
+	if len(s.Directions) > 0 && !slices.Contains(s.Directions, d) {
 		return false
 	}
 	return true
-}
-
-func contains[T comparable](list []T, v T) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // MaxSubscriptionServices bounds the services of one trigger; MaxCallbackURL its URL.

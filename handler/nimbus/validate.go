@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -204,28 +205,17 @@ func (d *Directory) validateUsers(ous map[string]bool) (map[string]bool, error) 
 	return users, nil
 }
 
-func knownRole(r Role) bool {
-	for _, x := range Roles {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
+func knownRole(r Role) bool { return slices.Contains(Roles, r) }
 
-func knownLicense(l License) bool {
-	for _, x := range Licenses {
-		if x == l {
-			return true
-		}
-	}
-	return false
-}
+func knownLicense(l License) bool { return slices.Contains(Licenses, l) }
 
 // KnownModality reports whether m is one of the four modalities.
-func KnownModality(m Modality) bool {
-	for _, x := range Modalities {
-		if x.Value == string(m) {
+func KnownModality(m Modality) bool { return listed(Modalities, string(m)) }
+
+// listed reports whether value is the Value of an entry of a dropdown list.
+func listed(list []NameValue, value string) bool {
+	for _, x := range list {
+		if x.Value == value {
 			return true
 		}
 	}
