@@ -195,12 +195,12 @@ func azureCredential(clientID string) (azcore.TokenCredential, error) {
 	return cred, nil
 }
 
-func authKeys(ctx context.Context, cfg config, a *assembly) (entra.KeySet, *lazyDev, error) {
+func authKeys(ctx context.Context, cfg config, a *assembly) (entra.KeySet, *entra.AsyncDevIssuer, error) {
 	if cfg.devAuth {
 		if err := entra.DevAuthAllowed(os.Getenv); err != nil {
 			return nil, nil, err
 		}
-		dev := newLazyDev(cfg)
+		dev := newDevIssuer(cfg)
 		return dev, dev, nil
 	}
 	remote, err := entra.NewRemoteKeySet(ctx, cfg.metadataURL, &http.Client{Timeout: 10 * time.Second})

@@ -2,6 +2,7 @@ package entra
 
 import (
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -277,5 +278,28 @@ func TestDevIssuerWithKeyIsStable(t *testing.T) {
 	}
 	if _, err := NewDevIssuerWithKey("api://x", nil); err == nil {
 		t.Error("nil key accepted")
+	}
+}
+
+func TestAsyncDevIssuer(t *testing.T) {
+	release := make(chan struct{})
+	a := NewAsyncDevIssuer("api://x", func() (*rsa.PrivateKey, error) { <-release; return testKey(t, 1), nil })
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := a.MintUser(ctx, "11111111-1111-1111-1111-111111111111", "a@contoso.com", "", time.Hour); err == nil {
+		t.Error("minted before the key was ready")
+	}
+	close(release)
+	tok, err := a.MintUser(t.Context(), "11111111-1111-1111-1111-111111111111", "a@contoso.com", "", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := NewValidator(Config{Audiences: []string{"api://x"}, TenantKnown: knownTenants("11111111-1111-1111-1111-111111111111")}, a)
+	if _, err := v.Validate(t.Context(), tok); err != nil {
+		t.Errorf("validate through the async key set: %v", err)
+	}
+	failing := NewAsyncDevIssuer("api://x", func() (*rsa.PrivateKey, error) { return nil, errors.New("disk full") })
+	if _, err := failing.JWKS(t.Context()); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("load error not reported: %v", err)
 	}
 }

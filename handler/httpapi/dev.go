@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -31,7 +32,7 @@ func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, s.log, err)
 		return
 	}
-	token, err := s.mintDevToken(req)
+	token, err := s.mintDevToken(r.Context(), req)
 	if err != nil {
 		writeError(w, r, s.log, err)
 		return
@@ -39,7 +40,7 @@ func (s *Server) devToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, devTokenResponse{AccessToken: token, TokenType: "Bearer", ExpiresIn: int(devTokenTTL / time.Second)})
 }
 
-func (s *Server) mintDevToken(req devTokenRequest) (string, error) {
+func (s *Server) mintDevToken(ctx context.Context, req devTokenRequest) (string, error) {
 	if !nimbus.ValidTenantID(req.TenantID) {
 		return "", nimbus.Invalid("tenantId", "tenantId must be a GUID.")
 	}
@@ -50,22 +51,32 @@ func (s *Server) mintDevToken(req devTokenRequest) (string, error) {
 		if !nimbus.ValidUPN(req.UPN) {
 			return "", nimbus.Invalid("upn", "upn must be a user principal name such as anna@contoso.com.")
 		}
-		return s.cfg.Dev.MintUser(req.TenantID, req.UPN, req.ObjectID, devTokenTTL)
+		return s.cfg.Dev.MintUser(ctx, req.TenantID, req.UPN, req.ObjectID, devTokenTTL)
 	case req.AppID != "":
 		if err := nimbus.CheckID("appId", req.AppID); err != nil {
 			return "", err
 		}
-		return s.cfg.Dev.MintApp(req.TenantID, req.AppID, req.Roles, devTokenTTL)
+		return s.cfg.Dev.MintApp(ctx, req.TenantID, req.AppID, req.Roles, devTokenTTL)
 	}
 	return "", nimbus.Invalid("upn", "Give upn for a user token or appId for an app token.")
 }
 
 func (s *Server) devMetadata(w http.ResponseWriter, r *http.Request) {
-	writeRawJSON(w, s.cfg.Dev.Metadata(s.baseURL(r)))
+	body, err := s.cfg.Dev.Metadata(r.Context(), s.baseURL(r))
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeRawJSON(w, body)
 }
 
 func (s *Server) devKeys(w http.ResponseWriter, r *http.Request) {
-	writeRawJSON(w, s.cfg.Dev.JWKS())
+	body, err := s.cfg.Dev.JWKS(r.Context())
+	if err != nil {
+		writeError(w, r, s.log, err)
+		return
+	}
+	writeRawJSON(w, body)
 }
 
 func (s *Server) devDemo(w http.ResponseWriter, r *http.Request) {

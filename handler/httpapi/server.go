@@ -19,12 +19,13 @@ import (
 // directory cannot be reached. Safe for concurrent use.
 type Authenticator func(ctx context.Context, authorization string) (nimbus.Caller, error)
 
-// DevTokens mints local development tokens (dev auth only).
+// DevTokens mints local development tokens (dev auth only). Every method may wait for the
+// signing key, which is made in the background at start, until ctx is done.
 type DevTokens interface {
-	MintUser(tenantID, upn, objectID string, ttl time.Duration) (string, error)
-	MintApp(tenantID, appID string, roles []string, ttl time.Duration) (string, error)
-	JWKS() []byte
-	Metadata(baseURL string) []byte
+	MintUser(ctx context.Context, tenantID, upn, objectID string, ttl time.Duration) (string, error)
+	MintApp(ctx context.Context, tenantID, appID string, roles []string, ttl time.Duration) (string, error)
+	JWKS(ctx context.Context) ([]byte, error)
+	Metadata(ctx context.Context, baseURL string) ([]byte, error)
 }
 
 // Config is what the REST surface needs. Dev and Demo are nil unless dev auth is on.

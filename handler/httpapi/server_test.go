@@ -3,6 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -22,7 +24,7 @@ import (
 type env struct {
 	srv  *Server
 	http *httptest.Server
-	dev  *entra.DevIssuer
+	dev  *entra.AsyncDevIssuer
 	demo app.DemoInfo
 }
 
@@ -40,11 +42,12 @@ func newEnv(t testing.TB) *env {
 	if _, err := dir.Seed(t.Context(), d, false); err != nil {
 		t.Fatal(err)
 	}
-	dev, err := entra.NewDevIssuer("api://test")
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := entra.NewValidator(entra.Config{Audiences: []string{"api://test"}, TenantKnown: dir.TenantKnown}, dev.KeySet())
+	dev := entra.NewAsyncDevIssuer("api://test", func() (*rsa.PrivateKey, error) { return key, nil })
+	v := entra.NewValidator(entra.Config{Audiences: []string{"api://test"}, TenantKnown: dir.TenantKnown}, dev)
 	srv := New(Config{
 		Version: "test", Mode: "test",
 		Authenticate: func(ctx context.Context, authz string) (nimbus.Caller, error) {
@@ -68,7 +71,7 @@ func newEnv(t testing.TB) *env {
 
 func (e *env) token(t testing.TB, upn string) string {
 	t.Helper()
-	tok, err := e.dev.MintUser(e.demo.TenantID, upn, "", time.Hour)
+	tok, err := e.dev.MintUser(t.Context(), e.demo.TenantID, upn, "", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
