@@ -3,10 +3,16 @@
 #
 #   scripts/bench.sh startup [RUNS]   time from process start to the first answered GET /,
 #                                     and RSS after seeding; target: median under 100 ms
+#   scripts/bench.sh pipeline         event pipeline of the real binary over a loopback sink
+#                                     (SPEC 12): throughput vs raw loopback POSTs (>= 0.5),
+#                                     p99 latency (< 25 ms) and RSS (< 60 MB) at 1,000
+#                                     events/s, matching cost 1 vs 10,000 other subscriptions
+#                                     (<= 1.5); NIMBUS_BENCH_EVENTS (20000) and
+#                                     NIMBUS_BENCH_SECONDS (10) change the sizes
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-usage() { sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 startup() {
 	local runs=${1:-15}
@@ -67,7 +73,34 @@ report("restart (existing data dir)", warm)
 PY
 }
 
+# pipeline runs the two benchmark tests (skipped in the normal suite unless NIMBUS_BENCH is
+# set), handler/bench_pipeline_test.go against the real binary and handler/app/bench_test.go
+# in-process, and prints the BENCH lines they write as one table.
+pipeline() {
+	local log
+	log=$(mktemp)
+	trap 'rm -f "$log"' RETURN
+	# -p 1: the two packages must not run at the same time, or each would measure the other.
+	local cmd=(go test -run 'TestBenchPipeline|TestBenchMatch' -count=1 -p 1 -v -timeout 20m ./handler/ ./handler/app/)
+	echo "running: NIMBUS_BENCH=pipeline $(printf '%q ' "${cmd[@]}")"
+	if ! NIMBUS_BENCH=pipeline "${cmd[@]}" >"$log" 2>&1; then
+		cat "$log"
+		echo "pipeline benchmark failed" >&2
+		return 1
+	fi
+	echo "command: scripts/bench.sh pipeline  (NIMBUS_BENCH_EVENTS=${NIMBUS_BENCH_EVENTS:-20000} NIMBUS_BENCH_SECONDS=${NIMBUS_BENCH_SECONDS:-10})"
+	echo "machine: $(nproc) cores, $(go env GOVERSION), $(date -u +%Y-%m-%dT%H:%MZ); all figures from this one run"
+	echo "how each figure was measured:"
+	grep '^BENCHNOTE' "$log" | cut -f2- | sed 's/^/  - /'
+	echo
+	grep '^BENCH	' "$log" | awk -F'\t' '
+		BEGIN { printf "%-60s %-18s %-8s %s\n", "figure", "value", "target", "result" }
+		{ printf "%-60s %-18s %-8s %s\n", $2, $3, $4, $5; if ($5 == "met") met++; if ($5 == "NOT MET") missed++ }
+		END { printf "\ntargets met: %d of %d\n", met, met + missed }'
+}
+
 case "${1:-}" in
 	startup) shift; startup "$@" ;;
+	pipeline) shift; pipeline "$@" ;;
 	*) usage ;;
 esac

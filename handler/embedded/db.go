@@ -49,8 +49,14 @@ func Open(path string) (*DB, error) {
 		_ = b.Close()
 		return nil, fmt.Errorf("open embedded store %s: create buckets: %w", path, err)
 	}
+	// A short batch window: long enough for concurrent writers to join one transaction, short
+	// enough that a lone writer barely waits (the default 10 ms would dominate latency).
+	b.MaxBatchDelay = batchDelay
 	return &DB{bolt: b}, nil
 }
+
+// batchDelay is how long a table write waits for others to join its transaction.
+const batchDelay = 500 * time.Microsecond
 
 // Close releases the file. Operations on its stores fail with KindUnavailable afterwards.
 func (d *DB) Close() error {

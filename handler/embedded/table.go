@@ -133,12 +133,18 @@ func (t *table) view(ctx context.Context, op string, fn func(*bbolt.Bucket) erro
 }
 
 // update runs fn on the table's bucket in a write transaction, creating the bucket on first
-// use. Any error from fn rolls the whole transaction back.
+// use. Any error from fn rolls its changes back.
+//
+// Writes of concurrent callers share one transaction (bbolt's Batch), so they share one
+// fsync: the event pipeline writes a task projection per event from many workers, and one
+// fsync each would cap it at the disk's sync rate. Batch may run fn more than once and
+// rolls back a failed fn alone; every fn here only reads and writes its bucket, and callers
+// keep its results only after it returned, so that is safe.
 func (t *table) update(ctx context.Context, op string, fn func(*bbolt.Bucket) error) error {
 	if err := ctx.Err(); err != nil {
 		return nimbus.Unavailable(op, err)
 	}
-	err := t.bolt.Update(func(tx *bbolt.Tx) error {
+	err := t.bolt.Batch(func(tx *bbolt.Tx) error {
 		b, err := tx.Bucket(bucketTables).CreateBucketIfNotExists(t.name)
 		if err != nil {
 			return fmt.Errorf("create table %q: %w", t.name, err)
