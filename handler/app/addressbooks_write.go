@@ -16,7 +16,10 @@ func (a *AddressBooks) Add(ctx context.Context, caller nimbus.Caller, bookID str
 	if err != nil {
 		return nimbus.Contact{}, err
 	}
-	for range maxWriteAttempts {
+	for attempt := range maxWriteAttempts {
+		if err := pause(ctx, attempt); err != nil {
+			return nimbus.Contact{}, err
+		}
 		n, etag, err := readCount(ctx, a.contacts, pk)
 		if err != nil {
 			return nimbus.Contact{}, err
@@ -95,7 +98,10 @@ func (a *AddressBooks) Remove(ctx context.Context, caller nimbus.Caller, bookID 
 }
 
 func (a *AddressBooks) removeGroup(ctx context.Context, pk, bookID string, ids []string) (int, error) {
-	for range maxWriteAttempts {
+	for attempt := range maxWriteAttempts {
+		if err := pause(ctx, attempt); err != nil {
+			return 0, err
+		}
 		found, err := a.lookup(ctx, pk, ids)
 		if err != nil {
 			return 0, err
@@ -166,7 +172,10 @@ func (a *AddressBooks) Clear(ctx context.Context, caller nimbus.Caller, bookID s
 // recount sets the count row to the number of stored contacts. The ETag condition makes it
 // retry when a writer added or removed contacts while it counted.
 func (a *AddressBooks) recount(ctx context.Context, pk, bookID string) error {
-	for range maxWriteAttempts {
+	for attempt := range maxWriteAttempts {
+		if err := pause(ctx, attempt); err != nil {
+			return err
+		}
 		_, etag, err := readCount(ctx, a.contacts, pk)
 		if err != nil {
 			return err

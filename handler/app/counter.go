@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"time"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
@@ -42,4 +44,20 @@ func countOp(n int, etag string) nimbus.BatchOp {
 		return nimbus.BatchOp{Kind: nimbus.BatchInsert, RowKey: countRow, Data: data}
 	}
 	return nimbus.BatchOp{Kind: nimbus.BatchUpdate, RowKey: countRow, Data: data, IfMatch: etag}
+}
+
+// pause spreads the retries of an ETag race: none before the first attempt, then a random
+// wait that grows with the attempt (up to 50 ms), so concurrent writers of one row stop
+// colliding in the same instant. It fails with KindUnavailable when ctx ends first.
+func pause(ctx context.Context, attempt int) error {
+	if attempt == 0 {
+		return nil
+	}
+	limit := min(time.Duration(attempt)*2*time.Millisecond, 50*time.Millisecond)
+	select {
+	case <-time.After(rand.N(limit) + time.Millisecond):
+		return nil
+	case <-ctx.Done():
+		return nimbus.Unavailable("wait to retry", ctx.Err())
+	}
 }

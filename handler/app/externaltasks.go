@@ -89,7 +89,10 @@ func (et *ExternalTasks) Remove(ctx context.Context, caller nimbus.Caller, id st
 	if err != nil {
 		return RemoveResult{}, err
 	}
-	for range maxWriteAttempts {
+	for attempt := range maxWriteAttempts {
+		if err := pause(ctx, attempt); err != nil {
+			return RemoveResult{}, err
+		}
 		st, err := et.load(ctx, x.TenantID(), id)
 		if err == nil && st.task.Modality != nimbus.ModalityExternalTask {
 			err = nimbus.NotFound("External task %q was not found.", id)
@@ -126,7 +129,10 @@ func (et *ExternalTasks) Remove(ctx context.Context, caller nimbus.Caller, id st
 
 // reserve takes one of the tenant's open-task slots for id, or answers 429 at the limit.
 func (et *ExternalTasks) reserve(ctx context.Context, tenant, id string) error {
-	for range maxWriteAttempts {
+	for attempt := range maxWriteAttempts {
+		if err := pause(ctx, attempt); err != nil {
+			return err
+		}
 		n, etag, err := readCount(ctx, et.open, tenant)
 		if err != nil {
 			return err
@@ -145,7 +151,10 @@ func (et *ExternalTasks) reserve(ctx context.Context, tenant, id string) error {
 
 // release frees id's slot; a slot already free is fine (removal and termination both call it).
 func (et *ExternalTasks) release(ctx context.Context, tenant, id string) error {
-	for range maxWriteAttempts {
+	for attempt := range maxWriteAttempts {
+		if err := pause(ctx, attempt); err != nil {
+			return err
+		}
 		if _, err := et.open.Get(ctx, tenant, openTaskPrefix+id); errors.Is(err, nimbus.ErrNotFound) {
 			return nil
 		} else if err != nil {

@@ -109,7 +109,10 @@ func (t *Tasks) Update(ctx context.Context, caller nimbus.Caller, taskID string,
 	if err != nil {
 		return nimbus.TaskInformation{}, err
 	}
-	for range maxWriteAttempts {
+	for attempt := range maxWriteAttempts {
+		if err := pause(ctx, attempt); err != nil {
+			return nimbus.TaskInformation{}, err
+		}
 		st, err := t.load(ctx, x.TenantID(), taskID)
 		if err != nil {
 			return nimbus.TaskInformation{}, err
@@ -142,7 +145,7 @@ func (t *Tasks) Update(ctx context.Context, caller nimbus.Caller, taskID string,
 		if err := t.commands.Send(ctx, cmd); err != nil {
 			return nimbus.TaskInformation{}, err
 		}
-		return st.task.Information, nil
+		return st.task.Information.WithEmptyLists(), nil
 	}
 	return nimbus.TaskInformation{}, &nimbus.Error{Kind: nimbus.KindUnavailable, Message: fmt.Sprintf("Task %q is being changed by many writers at once; try again.", taskID), RetryAfter: time.Second}
 }

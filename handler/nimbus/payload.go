@@ -70,7 +70,7 @@ func NewTaskEventData(t *Task, e *IngestEvent, s *Service, legacy bool) TaskEven
 		ServiceUPN: s.UPN, ServiceTelNumber: s.TelNumber,
 		EmailSubject: f.EmailSubject, EmailBodyUniqueRichText: f.EmailBodyUniqueRichText,
 		EmailBodyUniquePlainText: f.EmailBodyUniquePlainText, EmailServiceMailboxUPN: f.EmailServiceMailboxUPN,
-		TaskInformation: t.Information, EventID: e.EventID, EventDisplayName: info.Name,
+		TaskInformation: t.Information.WithEmptyLists(), EventID: e.EventID, EventDisplayName: info.Name,
 		Sequence: *e.Sequence, OccurredAt: e.OccurredAt,
 	}
 	if f.IsAnonymous != nil {
@@ -81,12 +81,6 @@ func NewTaskEventData(t *Task, e *IngestEvent, s *Service, legacy bool) TaskEven
 	}
 	if e.Parameter != nil {
 		d.UpdatedParameterName, d.UpdatedParameterValue = e.Parameter.Name, e.Parameter.Value
-	}
-	if d.TaskInformation.CustomContextParameters == nil {
-		d.TaskInformation.CustomContextParameters = []Parameter{}
-	}
-	if d.TaskInformation.PreferredUsers == nil {
-		d.TaskInformation.PreferredUsers = []PreferredUser{}
 	}
 	return d
 }

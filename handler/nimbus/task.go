@@ -36,6 +36,17 @@ type TaskInformation struct {
 	PreferredUsers          []PreferredUser `json:"preferredUsers"`
 }
 
+// WithEmptyLists returns ti with nil lists as empty ones, so flows see [] rather than null.
+func (ti TaskInformation) WithEmptyLists() TaskInformation {
+	if ti.CustomContextParameters == nil {
+		ti.CustomContextParameters = []Parameter{}
+	}
+	if ti.PreferredUsers == nil {
+		ti.PreferredUsers = []PreferredUser{}
+	}
+	return ti
+}
+
 // TaskState is where a task is in its life.
 type TaskState string
 
