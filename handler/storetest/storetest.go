@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
@@ -73,9 +74,16 @@ func Run(t *testing.T, open func(t *testing.T) nimbus.Tables) {
 	}
 }
 
+// nonces holds a random value per *testing.T, so that repeated runs in one process
+// (go test -count=N against the same Azurite) use fresh partitions too.
+var nonces sync.Map
+
 // partition returns a partition key unique to this run and subtest, ending in suffix.
 func partition(t *testing.T, suffix string) string {
-	return runID + "|" + t.Name() + "|" + suffix
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	n, _ := nonces.LoadOrStore(t, hex.EncodeToString(b))
+	return runID + n.(string) + "|" + t.Name() + "|" + suffix
 }
 
 var sentinels = map[nimbus.Kind]error{
