@@ -100,23 +100,14 @@ func (a *AddressBooks) Get(ctx context.Context, caller nimbus.Caller, bookID str
 
 func (a *AddressBooks) all(ctx context.Context, pk string) ([]nimbus.Contact, error) {
 	out := []nimbus.Contact{}
-	cursor := ""
-	for {
-		page, err := a.contacts.List(ctx, pk, contactPrefix, cursor, nimbus.MaxPageSize)
-		if err != nil {
-			return nil, fmt.Errorf("list contacts: %w", err)
-		}
-		for _, e := range page.Entities {
-			var c nimbus.Contact
-			if err := json.Unmarshal(e.Data, &c); err != nil {
-				return nil, fmt.Errorf("decode contact %q: %w", e.RowKey, err)
-			}
-			out = append(out, c)
-		}
-		if cursor = page.Next; cursor == "" {
-			return out, nil
-		}
+	err := eachRecord(ctx, a.contacts, pk, contactPrefix, func(_ nimbus.Entity, c nimbus.Contact) error {
+		out = append(out, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list contacts: %w", err)
 	}
+	return out, nil
 }
 
 type lookedUp struct {

@@ -180,16 +180,9 @@ func (a *AddressBooks) recount(ctx context.Context, pk, bookID string) error {
 		if err != nil {
 			return err
 		}
-		n, cursor := 0, ""
-		for {
-			page, err := a.contacts.List(ctx, pk, contactPrefix, cursor, nimbus.MaxPageSize)
-			if err != nil {
-				return fmt.Errorf("count contacts: %w", err)
-			}
-			n += len(page.Entities)
-			if cursor = page.Next; cursor == "" {
-				break
-			}
+		n := 0
+		if err := eachEntity(ctx, a.contacts, pk, contactPrefix, func(nimbus.Entity) error { n++; return nil }); err != nil {
+			return fmt.Errorf("count contacts: %w", err)
 		}
 		err = a.contacts.Batch(ctx, pk, []nimbus.BatchOp{countOp(n, etag)})
 		if err == nil || !errors.Is(err, nimbus.ErrConflict) {

@@ -63,32 +63,24 @@ func (c *Commands) Send(ctx context.Context, cmd nimbus.Command) error {
 // Flush queues every pending command older than flushAge and removes it from the outbox. It
 // returns how many it sent.
 func (c *Commands) Flush(ctx context.Context) (int, error) {
-	sent, cursor := 0, ""
-	for {
-		page, err := c.outbox.List(ctx, outboxPartition, "", cursor, nimbus.MaxPageSize)
-		if err != nil {
-			return sent, fmt.Errorf("list pending commands: %w", err)
+	sent := 0
+	err := eachRecord(ctx, c.outbox, outboxPartition, "", func(e nimbus.Entity, cmd nimbus.Command) error {
+		if c.now().Sub(cmd.IssuedAt) < flushAge {
+			return nil
 		}
-		for _, e := range page.Entities {
-			var cmd nimbus.Command
-			if err := json.Unmarshal(e.Data, &cmd); err != nil {
-				return sent, fmt.Errorf("decode pending command %s: %w", e.RowKey, err)
-			}
-			if c.now().Sub(cmd.IssuedAt) < flushAge {
-				continue
-			}
-			if err := c.queue.Send(ctx, nimbus.Message{ID: cmd.CommandID, Body: e.Data}); err != nil {
-				return sent, fmt.Errorf("queue pending command: %w", err)
-			}
-			if err := c.outbox.Delete(ctx, outboxPartition, e.RowKey, e.ETag); err != nil && !errors.Is(err, nimbus.ErrNotFound) && !errors.Is(err, nimbus.ErrConflict) {
-				return sent, fmt.Errorf("remove sent command: %w", err)
-			}
-			sent++
+		if err := c.queue.Send(ctx, nimbus.Message{ID: cmd.CommandID, Body: e.Data}); err != nil {
+			return fmt.Errorf("queue pending command: %w", err)
 		}
-		if cursor = page.Next; cursor == "" {
-			return sent, nil
+		if err := c.outbox.Delete(ctx, outboxPartition, e.RowKey, e.ETag); err != nil && !errors.Is(err, nimbus.ErrNotFound) && !errors.Is(err, nimbus.ErrConflict) {
+			return fmt.Errorf("remove sent command: %w", err)
 		}
+		sent++
+		return nil
+	})
+	if err != nil {
+		return sent, fmt.Errorf("flush pending commands: %w", err)
 	}
+	return sent, nil
 }
 
 // ForwardCommands is the in-process consumer of the commands queue when the handler runs

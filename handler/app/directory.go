@@ -136,22 +136,12 @@ func (d *Directory) readHead(ctx context.Context, tenantID string) (head, string
 
 func (d *Directory) load(ctx context.Context, tenantID string, version uint64) (*nimbus.Index, error) {
 	var rows []entityRow
-	cursor := ""
-	for {
-		page, err := d.table.List(ctx, tenantID, versionPrefix(version), cursor, nimbus.MaxPageSize)
-		if err != nil {
-			return nil, fmt.Errorf("load directory of %s: %w", tenantID, err)
-		}
-		for _, e := range page.Entities {
-			var r entityRow
-			if err := json.Unmarshal(e.Data, &r); err != nil {
-				return nil, fmt.Errorf("decode directory row %q: %w", e.RowKey, err)
-			}
-			rows = append(rows, r)
-		}
-		if cursor = page.Next; cursor == "" {
-			break
-		}
+	err := eachRecord(ctx, d.table, tenantID, versionPrefix(version), func(_ nimbus.Entity, r entityRow) error {
+		rows = append(rows, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load directory of %s: %w", tenantID, err)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Seq < rows[j].Seq })
 	dir := nimbus.Directory{TenantID: tenantID}

@@ -142,24 +142,18 @@ func (d *Directory) writeVersion(ctx context.Context, tenant string, version uin
 // best effort: leftovers are unreferenced and removed by a later import.
 func (d *Directory) removeVersionsExcept(ctx context.Context, tenant string, keep uint64) {
 	keepPrefix := versionPrefix(keep)
-	cursor := ""
-	for {
-		page, err := d.table.List(ctx, tenant, "v", cursor, nimbus.MaxPageSize)
-		if err != nil {
-			return
+	var ops []nimbus.BatchOp
+	err := eachEntity(ctx, d.table, tenant, "v", func(e nimbus.Entity) error {
+		if !strings.HasPrefix(e.RowKey, keepPrefix) {
+			ops = append(ops, nimbus.BatchOp{Kind: nimbus.BatchDelete, RowKey: e.RowKey})
 		}
-		var ops []nimbus.BatchOp
-		for _, e := range page.Entities {
-			if !strings.HasPrefix(e.RowKey, keepPrefix) {
-				ops = append(ops, nimbus.BatchOp{Kind: nimbus.BatchDelete, RowKey: e.RowKey})
-			}
-		}
-		for start := 0; start < len(ops); start += nimbus.MaxBatch {
-			if err := d.table.Batch(ctx, tenant, ops[start:min(start+nimbus.MaxBatch, len(ops))]); err != nil {
-				return
-			}
-		}
-		if cursor = page.Next; cursor == "" {
+		return nil
+	})
+	if err != nil {
+		return
+	}
+	for start := 0; start < len(ops); start += nimbus.MaxBatch {
+		if err := d.table.Batch(ctx, tenant, ops[start:min(start+nimbus.MaxBatch, len(ops))]); err != nil {
 			return
 		}
 	}

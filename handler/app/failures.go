@@ -99,25 +99,16 @@ func (f *Failures) List(ctx context.Context, caller nimbus.Caller, q FailureFilt
 
 func (f *Failures) list(ctx context.Context, q FailureFilter) ([]DeliveryFailure, error) {
 	out := []DeliveryFailure{}
-	cursor := ""
-	for {
-		page, err := f.table.List(ctx, q.TenantID, "", cursor, nimbus.MaxPageSize)
-		if err != nil {
-			return nil, fmt.Errorf("list dead letters: %w", err)
+	err := eachRecord(ctx, f.table, q.TenantID, "", func(_ nimbus.Entity, r DeliveryFailure) error {
+		if q.match(r) {
+			out = append(out, r)
 		}
-		for _, e := range page.Entities {
-			var r DeliveryFailure
-			if err := json.Unmarshal(e.Data, &r); err != nil {
-				return nil, fmt.Errorf("decode dead letter %s: %w", e.RowKey, err)
-			}
-			if q.match(r) {
-				out = append(out, r)
-			}
-		}
-		if cursor = page.Next; cursor == "" {
-			return out, nil
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
 	}
+	return out, nil
 }
 
 // Replay queues the matching dead letters again as fresh deliveries (same webhook-id, so a

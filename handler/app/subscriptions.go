@@ -116,22 +116,12 @@ func (s *Subscriptions) ForService(ctx context.Context, tenant, serviceID string
 		return c.subs, nil
 	}
 	var subs []nimbus.Subscription
-	cursor := ""
-	for {
-		page, err := s.index.List(ctx, key, "", cursor, nimbus.MaxPageSize)
-		if err != nil {
-			return nil, fmt.Errorf("list subscriptions of a service: %w", err)
-		}
-		for _, e := range page.Entities {
-			var sub nimbus.Subscription
-			if err := json.Unmarshal(e.Data, &sub); err != nil {
-				return nil, fmt.Errorf("decode subscription %s: %w", e.RowKey, err)
-			}
-			subs = append(subs, sub)
-		}
-		if cursor = page.Next; cursor == "" {
-			break
-		}
+	err := eachRecord(ctx, s.index, key, "", func(_ nimbus.Entity, sub nimbus.Subscription) error {
+		subs = append(subs, sub)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list subscriptions of a service: %w", err)
 	}
 	s.mu.Lock()
 	s.cache[key] = cachedSubs{subs: subs, loaded: s.now()}

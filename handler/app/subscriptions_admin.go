@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -46,26 +45,17 @@ func (s *Subscriptions) List(ctx context.Context, caller nimbus.Caller, tenantID
 		return nil, err
 	}
 	out := []SubscriptionView{}
-	cursor := ""
-	for {
-		page, err := s.table.List(ctx, tenantID, "", cursor, nimbus.MaxPageSize)
-		if err != nil {
-			return nil, fmt.Errorf("list subscriptions: %w", err)
+	err = eachRecord(ctx, s.table, tenantID, "", func(_ nimbus.Entity, sub nimbus.Subscription) error {
+		v := view(x, &sub)
+		if status == "" || status == "orphaned" && v.Orphaned || status == string(sub.Status) {
+			out = append(out, v)
 		}
-		for _, e := range page.Entities {
-			var sub nimbus.Subscription
-			if err := json.Unmarshal(e.Data, &sub); err != nil {
-				return nil, fmt.Errorf("decode subscription %s: %w", e.RowKey, err)
-			}
-			v := view(x, &sub)
-			if status == "" || status == "orphaned" && v.Orphaned || status == string(sub.Status) {
-				out = append(out, v)
-			}
-		}
-		if cursor = page.Next; cursor == "" {
-			return out, nil
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
+	return out, nil
 }
 
 func view(x *nimbus.Index, sub *nimbus.Subscription) SubscriptionView {
