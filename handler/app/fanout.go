@@ -17,7 +17,7 @@ import (
 type Pipeline struct {
 	dir        *Directory
 	subs       *Subscriptions
-	tasks      nimbus.Table
+	tasks      taskStore
 	deliveries nimbus.Queue
 	stats      *Stats
 	now        func() time.Time
@@ -28,7 +28,7 @@ type Pipeline struct {
 
 // NewPipeline returns the fan-out use case.
 func NewPipeline(dir *Directory, subs *Subscriptions, tasks nimbus.Table, deliveries nimbus.Queue, stats *Stats) *Pipeline {
-	return &Pipeline{dir: dir, subs: subs, tasks: tasks, deliveries: deliveries, stats: stats, now: time.Now}
+	return &Pipeline{dir: dir, subs: subs, tasks: taskStore{tasks}, deliveries: deliveries, stats: stats, now: time.Now}
 }
 
 // Delivery is the body of a message on the deliveries queue: one notification for one
@@ -41,12 +41,6 @@ type Delivery struct {
 	EventID   string          `json:"eventId"`
 	Attempt   int             `json:"attempt"` // 1 for the first attempt
 	Payload   json.RawMessage `json:"payload"`
-}
-
-// taskPartition spreads a tenant's tasks over 256 partitions so no single partition is hot.
-func taskPartition(tenant, task string) string {
-	sum := sha256.Sum256([]byte(task))
-	return tenant + "|" + hex.EncodeToString(sum[:1])
 }
 
 // ProcessEvent handles one message of the events queue. It is idempotent: the deliveries it
@@ -81,39 +75,23 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 		return nil
 	}
 
-	pk := taskPartition(e.TenantID, e.TaskID)
-	var task nimbus.Task
-	stored, err := p.tasks.Get(ctx, pk, e.TaskID)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(stored.Data, &task); err != nil {
-			return fmt.Errorf("decode task %s: %w", e.TaskID, err)
-		}
-	case !errors.Is(err, nimbus.ErrNotFound):
-		return fmt.Errorf("read task: %w", err)
+	st, err := p.tasks.get(ctx, e.TenantID, e.TaskID)
+	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+		return err
 	}
+	task := &st.task // a zero task when none is stored: Apply starts it
 	switch task.Apply(&e, svc.ID, p.now().UTC()) {
 	case nimbus.Stale:
 		p.stats.Count("stale or duplicate events")
 		return nil
 	case nimbus.Applied:
-		if err := p.fanOut(ctx, x, svc, &task, &e); err != nil {
+		if err := p.fanOut(ctx, x, svc, task, &e); err != nil {
 			return err
 		}
 	case nimbus.AppliedSilent:
 		p.stats.Count("repeated WorkflowStarted not delivered")
 	}
-	data, err := json.Marshal(task)
-	if err != nil {
-		return fmt.Errorf("encode task: %w", err)
-	}
-	entity := nimbus.Entity{PartitionKey: pk, RowKey: e.TaskID, Data: data, ETag: stored.ETag}
-	if stored.ETag == "" {
-		_, err = p.tasks.Insert(ctx, entity)
-	} else {
-		_, err = p.tasks.Update(ctx, entity)
-	}
-	if err != nil {
+	if err := p.tasks.put(ctx, st); err != nil {
 		return fmt.Errorf("store task %s: %w", e.TaskID, err)
 	}
 	if e.Event == nimbus.EventTerminated && task.Modality == nimbus.ModalityExternalTask && p.Terminated != nil {

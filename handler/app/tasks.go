@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,54 +14,28 @@ import (
 // Tasks serves the actions on live tasks: Update task (SPEC 5.3).
 type Tasks struct {
 	dir      *Directory
-	tasks    nimbus.Table
+	tasks    taskStore
 	commands *Commands
 	now      func() time.Time
 }
 
 // NewTasks returns the task actions.
 func NewTasks(dir *Directory, tasks nimbus.Table, commands *Commands) *Tasks {
-	return &Tasks{dir: dir, tasks: tasks, commands: commands, now: time.Now}
-}
-
-// storedTask is a task read with its ETag.
-type storedTask struct {
-	task nimbus.Task
-	etag string
+	return &Tasks{dir: dir, tasks: taskStore{tasks}, commands: commands, now: time.Now}
 }
 
 func (t *Tasks) load(ctx context.Context, tenant, taskID string) (storedTask, error) {
 	if nimbus.CheckID("taskId", taskID) != nil {
 		return storedTask{}, nimbus.NotFound("Task %q was not found.", taskID)
 	}
-	e, err := t.tasks.Get(ctx, taskPartition(tenant, taskID), taskID)
+	st, err := t.tasks.get(ctx, tenant, taskID)
 	if errors.Is(err, nimbus.ErrNotFound) {
 		return storedTask{}, nimbus.NotFound("Task %q was not found.", taskID)
 	}
-	if err != nil {
-		return storedTask{}, fmt.Errorf("read task: %w", err)
-	}
-	var st storedTask
-	if err := json.Unmarshal(e.Data, &st.task); err != nil {
-		return storedTask{}, fmt.Errorf("decode task %s: %w", taskID, err)
-	}
-	st.etag = e.ETag
-	return st, nil
+	return st, err
 }
 
-func (t *Tasks) store(ctx context.Context, st storedTask) error {
-	data, err := json.Marshal(st.task)
-	if err != nil {
-		return fmt.Errorf("encode task: %w", err)
-	}
-	e := nimbus.Entity{PartitionKey: taskPartition(st.task.TenantID, st.task.TaskID), RowKey: st.task.TaskID, Data: data, ETag: st.etag}
-	if st.etag == "" {
-		_, err = t.tasks.Insert(ctx, e)
-	} else {
-		_, err = t.tasks.Update(ctx, e)
-	}
-	return err
-}
+func (t *Tasks) store(ctx context.Context, st storedTask) error { return t.tasks.put(ctx, st) }
 
 // taskService checks that the caller may act on the task's service: a task of a service the
 // caller cannot see answers 404 like a missing task.
