@@ -55,7 +55,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m nimbus.Message) error {
 		d.stats.Dropped("malformed delivery", "messageId", m.ID)
 		return nil
 	}
-	sub, err := d.subs.Get(ctx, del.TenantID, del.SubscriptionID)
+	sub, err := d.subs.Cached(ctx, del.TenantID, del.SubscriptionID)
 	if errors.Is(err, nimbus.ErrNotFound) {
 		d.stats.Count("deliveries dropped: subscription removed")
 		return nil

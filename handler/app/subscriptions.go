@@ -32,7 +32,13 @@ type Subscriptions struct {
 	ttl    time.Duration
 
 	mu    sync.Mutex
-	cache map[string]cachedSubs
+	cache map[string]cachedSubs // by indexKey(tenant, service)
+	byID  map[string]cachedSub  // by tenant|id, for deliveries
+}
+
+type cachedSub struct {
+	sub    nimbus.Subscription
+	loaded time.Time
 }
 
 type cachedSubs struct {
@@ -46,7 +52,7 @@ const SubscriptionCacheTTL = 5 * time.Second
 
 // NewSubscriptions returns the subscription store.
 func NewSubscriptions(dir *Directory, table, index nimbus.Table, policy CallbackPolicy) *Subscriptions {
-	return &Subscriptions{dir: dir, table: table, index: index, policy: policy, now: time.Now, ttl: SubscriptionCacheTTL, cache: map[string]cachedSubs{}}
+	return &Subscriptions{dir: dir, table: table, index: index, policy: policy, now: time.Now, ttl: SubscriptionCacheTTL, cache: map[string]cachedSubs{}, byID: map[string]cachedSub{}}
 }
 
 // subscriptionID derives the id from tenant, kind, owner and callback URL, so that Power
@@ -84,6 +90,7 @@ func (s *Subscriptions) save(ctx context.Context, sub nimbus.Subscription, dropp
 	if _, err := s.table.Upsert(ctx, nimbus.Entity{PartitionKey: sub.TenantID, RowKey: sub.ID, Data: data}); err != nil {
 		return fmt.Errorf("store subscription: %w", err)
 	}
+	s.forget(sub.TenantID, sub.ID)
 	for _, svc := range sub.ServiceIDs {
 		if _, err := s.index.Upsert(ctx, nimbus.Entity{PartitionKey: indexKey(sub.TenantID, svc), RowKey: sub.ID, Data: data}); err != nil {
 			return fmt.Errorf("index subscription: %w", err)
@@ -97,6 +104,34 @@ func (s *Subscriptions) save(ctx context.Context, sub nimbus.Subscription, dropp
 		s.invalidate(sub.TenantID, svc)
 	}
 	return nil
+}
+
+// Cached returns the subscription like Get, from a cache trusted for the same TTL as the
+// matching cache: every delivery needs its subscription, and the fan-out has just read it.
+// Changes through this instance are seen at once.
+func (s *Subscriptions) Cached(ctx context.Context, tenant, id string) (nimbus.Subscription, error) {
+	key := tenant + "|" + id
+	s.mu.Lock()
+	c, ok := s.byID[key]
+	s.mu.Unlock()
+	if ok && s.now().Sub(c.loaded) < s.ttl {
+		return c.sub, nil
+	}
+	sub, err := s.Get(ctx, tenant, id)
+	if err != nil {
+		return nimbus.Subscription{}, err
+	}
+	s.mu.Lock()
+	s.byID[key] = cachedSub{sub: sub, loaded: s.now()}
+	s.mu.Unlock()
+	return sub, nil
+}
+
+// forget drops the cached copy of one subscription.
+func (s *Subscriptions) forget(tenant, id string) {
+	s.mu.Lock()
+	delete(s.byID, tenant+"|"+id)
+	s.mu.Unlock()
 }
 
 func (s *Subscriptions) invalidate(tenant, serviceID string) {

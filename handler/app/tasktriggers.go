@@ -137,5 +137,6 @@ func (s *Subscriptions) Delete(ctx context.Context, caller nimbus.Caller, kind n
 	if err := s.table.Delete(ctx, sub.TenantID, sub.ID, ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
 		return fmt.Errorf("delete subscription: %w", err)
 	}
+	s.forget(sub.TenantID, sub.ID)
 	return nil
 }
