@@ -71,10 +71,11 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		a.close()
 		return nil, err
 	}
+	trust := nimbus.NewAppTrust(cfg.appTenants, cfg.appIDs)
 	validator := entra.NewValidator(entra.Config{
 		Audiences: cfg.audiences,
 		TenantKnown: func(ctx context.Context, tenantID string) (bool, error) {
-			if cfg.appTenants[strings.ToLower(tenantID)] {
+			if trust.OperatorTenant(tenantID) {
 				return true, nil
 			}
 			return dir.TenantKnown(ctx, tenantID)
@@ -97,7 +98,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 			if err != nil {
 				return nimbus.Caller{}, err
 			}
-			return nimbus.Caller{TenantID: c.TenantID, UPN: c.UPN, ObjectID: c.ObjectID, AppID: c.AppID, Roles: c.Roles, IsApp: c.IsApp}, nil
+			return trust.Resolve(nimbus.Caller{TenantID: c.TenantID, UPN: c.UPN, ObjectID: c.ObjectID, AppID: c.AppID, Roles: c.Roles, IsApp: c.IsApp}), nil
 		},
 		Directory:     dir,
 		AddressBooks:  books,

@@ -11,7 +11,7 @@ import (
 )
 
 // Import validates dir and makes it the tenant's whole directory, replacing any previous
-// one. The caller must be a tenant admin of that tenant or an app with AppRoleAdmin.
+// one. The caller must be allowed by AuthorizeAdmin.
 func (d *Directory) Import(ctx context.Context, caller nimbus.Caller, dir nimbus.Directory) (*nimbus.Index, error) {
 	if err := d.authorizeAdmin(ctx, caller, dir.TenantID); err != nil {
 		return nil, err
@@ -50,26 +50,46 @@ func (d *Directory) Seed(ctx context.Context, dir nimbus.Directory, overwrite bo
 	return true, nil
 }
 
-// authorizeAdmin allows a tenant admin of tenantID, or an operator app (AppRoleAdmin).
-// A user of another tenant learns nothing about whether tenantID exists.
-func (d *Directory) authorizeAdmin(ctx context.Context, caller nimbus.Caller, tenantID string) error {
+// AdminStanding checks, before any argument of an admin call is looked at, that the caller
+// may administer at all: an app token with AppRoleAdmin, or a tenant admin of their own
+// tenant. Anything else is KindForbidden.
+func (d *Directory) AdminStanding(ctx context.Context, caller nimbus.Caller) error {
 	if caller.IsApp {
 		if caller.HasAppRole(nimbus.AppRoleAdmin) {
 			return nil
 		}
-		return nimbus.Forbidden("The application token lacks the %s role.", nimbus.AppRoleAdmin)
+		return nimbus.Forbidden("The application token lacks the %s role, which the admin API requires.", nimbus.AppRoleAdmin)
 	}
-	if !strings.EqualFold(caller.TenantID, tenantID) {
-		return nimbus.Forbidden("Only a tenant admin of tenant %q may manage its directory.", tenantID)
-	}
-	x, err := d.Index(ctx, tenantID)
+	x, err := d.Index(ctx, caller.TenantID)
 	if err != nil {
+		if errors.Is(err, nimbus.ErrNotFound) {
+			return nimbus.Forbidden("Only a tenant admin may use the admin API; you have no Nimbus role.")
+		}
 		return err
 	}
 	if u, ok := x.User(caller.UPN); ok && u.HasRole(nimbus.RoleTenantAdmin) {
 		return nil
 	}
-	return nimbus.Forbidden("Only a tenant admin of tenant %q may manage its directory.", tenantID)
+	return nimbus.Forbidden("Only a tenant admin may use the admin API.")
+}
+
+// AuthorizeAdmin allows an admin call on tenantID (SPEC 2.1, 10): by a tenant admin of
+// tenantID, by an operator app (any tenant), or by another app token with AppRoleAdmin on
+// its own tenant. A caller without admin standing gets KindForbidden; a tenant outside the
+// caller's reach answers KindNotFound, exactly like a tenant that does not exist, so nobody
+// learns which tenants exist.
+func (d *Directory) AuthorizeAdmin(ctx context.Context, caller nimbus.Caller, tenantID string) error {
+	if err := d.AdminStanding(ctx, caller); err != nil {
+		return err
+	}
+	if !caller.AdminScope(tenantID) {
+		return nimbus.NotFound("Tenant %q is not known to Nimbus.", tenantID)
+	}
+	return nil
+}
+
+func (d *Directory) authorizeAdmin(ctx context.Context, caller nimbus.Caller, tenantID string) error {
+	return d.AuthorizeAdmin(ctx, caller, tenantID)
 }
 
 func (d *Directory) store(ctx context.Context, dir nimbus.Directory) (*nimbus.Index, error) {

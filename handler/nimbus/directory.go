@@ -149,14 +149,17 @@ type Caller struct {
 	UPN      string // empty for app tokens
 	ObjectID string
 	AppID    string
-	Roles    []string // app roles such as AppRoleCore
+	Roles    []string // app roles such as AppRoleCore, as AppTrust.Resolve admits them
 	IsApp    bool
+	// Operator is true for an app token of a trusted operator app (AppTrust): it may act as
+	// Nimbus core and administer every tenant. Set only by AppTrust.Resolve.
+	Operator bool
 }
 
 // App roles carried by application tokens.
 const (
 	AppRoleCore  = "Nimbus.Core"  // Nimbus core: the internal ingest API
-	AppRoleAdmin = "Nimbus.Admin" // operators: admin API for every tenant
+	AppRoleAdmin = "Nimbus.Admin" // admin API: every tenant for operator apps, else the token's own
 )
 
 // HasAppRole reports whether an app token carries role r.
