@@ -11,12 +11,29 @@ import (
 )
 
 // Import validates dir and makes it the tenant's whole directory, replacing any previous
-// one. The caller must be allowed by AuthorizeAdmin.
+// one. The caller must be allowed by AuthorizeAdmin. Because an import replaces everything,
+// a directory without any entry is refused rather than wiping the tenant, and so is one
+// that leaves no tenant admin, which would lock the tenant's own admins out (SPEC 10).
 func (d *Directory) Import(ctx context.Context, caller nimbus.Caller, dir nimbus.Directory) (*nimbus.Index, error) {
 	if err := d.authorizeAdmin(ctx, caller, dir.TenantID); err != nil {
 		return nil, err
 	}
+	if len(dir.OUs) == 0 && len(dir.Services) == 0 && len(dir.Users) == 0 && len(dir.AddressBooks) == 0 {
+		return nil, nimbus.Invalid("", "The request body is not a tenant directory: it has no ous, services, users or addressBooks. An import replaces the whole directory, so an empty one is refused.")
+	}
+	if !hasTenantAdmin(dir) {
+		return nil, nimbus.Invalid("users", "The directory must keep at least one user with the %s role; without one nobody in the tenant could manage it any more.", nimbus.RoleTenantAdmin)
+	}
 	return d.store(ctx, dir)
+}
+
+func hasTenantAdmin(dir nimbus.Directory) bool {
+	for i := range dir.Users {
+		if dir.Users[i].HasRole(nimbus.RoleTenantAdmin) {
+			return true
+		}
+	}
+	return false
 }
 
 // Export returns the tenant's directory. Same rights as Import.
