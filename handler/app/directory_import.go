@@ -45,7 +45,7 @@ func (d *Directory) Export(ctx context.Context, caller nimbus.Caller, tenantID s
 	if err != nil {
 		return nimbus.Directory{}, err
 	}
-	return x.Directory(), nil
+	return d.View(x), nil
 }
 
 // Seed stores dir only when the tenant has no directory yet, so restarts neither duplicate
@@ -110,15 +110,26 @@ func (d *Directory) authorizeAdmin(ctx context.Context, caller nimbus.Caller, te
 }
 
 func (d *Directory) store(ctx context.Context, dir nimbus.Directory) (*nimbus.Index, error) {
+	if !nimbus.ValidTenantID(dir.TenantID) {
+		// NewIndex names the problem; the head row must not be read with a bad key.
+		return nimbus.NewIndex(dir)
+	}
+	old, etag, err := d.readHead(ctx, dir.TenantID)
+	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+		return nil, err
+	}
+	stored, err := d.storedSigning(ctx, dir.TenantID, old.Version, etag != "")
+	if err != nil {
+		return nil, err
+	}
+	if err := dir.Settings.ApplySigning(stored, d.now()); err != nil {
+		return nil, err
+	}
 	x, err := nimbus.NewIndex(dir)
 	if err != nil {
 		return nil, err
 	}
 	tenant := x.TenantID()
-	old, etag, err := d.readHead(ctx, tenant)
-	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
-		return nil, err
-	}
 	version := old.Version + 1
 	if err := d.writeVersion(ctx, tenant, version, x.Directory()); err != nil {
 		d.removeVersionsExcept(ctx, tenant, old.Version)
@@ -165,7 +176,7 @@ func (d *Directory) writeVersion(ctx context.Context, tenant string, version uin
 	for _, b := range dir.AddressBooks {
 		add(kindBook, b.ID, b)
 	}
-	add(kindSetting, "tenant", dir.Settings)
+	add(kindSetting, settingsID, settingsRow{TenantSettings: dir.Settings, Signing: dir.Settings.Signing})
 	for start := 0; start < len(ops); start += nimbus.MaxBatch {
 		end := min(start+nimbus.MaxBatch, len(ops))
 		if err := d.table.Batch(ctx, tenant, ops[start:end]); err != nil {
@@ -173,6 +184,64 @@ func (d *Directory) writeVersion(ctx context.Context, tenant string, version uin
 		}
 	}
 	return nil
+}
+
+// settingsID is the id of the one settings row of a directory version.
+const settingsID = "tenant"
+
+// settingsRow is the stored form of the tenant settings: the API fields plus the signing
+// secrets, which the API never carries.
+type settingsRow struct {
+	nimbus.TenantSettings
+	Signing nimbus.SigningSecrets `json:"signing,omitzero"`
+}
+
+// decodeSettings reads a stored settings row. Rows written before secrets were rotated
+// hold the one secret in signingSecret; it becomes the current secret.
+func decodeSettings(data []byte) (nimbus.TenantSettings, error) {
+	var row settingsRow
+	if err := json.Unmarshal(data, &row); err != nil {
+		return nimbus.TenantSettings{}, err
+	}
+	s := row.TenantSettings
+	s.Signing = row.Signing
+	if s.Signing.Current == "" && s.SigningSecret != nil {
+		s.Signing.Current = *s.SigningSecret
+	}
+	s.SigningSecret, s.SigningSecretSet, s.SigningSecretSetAt, s.PreviousSigningSecretExpiresAt = nil, false, nil, nil
+	return s, nil
+}
+
+// storedSigning returns the signing secrets of the stored version (none for a new tenant),
+// read from storage rather than the cache, so a rotation always starts from what is stored.
+func (d *Directory) storedSigning(ctx context.Context, tenant string, version uint64, exists bool) (nimbus.SigningSecrets, error) {
+	if !exists {
+		return nimbus.SigningSecrets{}, nil
+	}
+	e, err := d.table.Get(ctx, tenant, versionPrefix(version)+kindSetting+"|"+settingsID)
+	if errors.Is(err, nimbus.ErrNotFound) {
+		return nimbus.SigningSecrets{}, nil
+	}
+	if err != nil {
+		return nimbus.SigningSecrets{}, fmt.Errorf("read signing secrets of %s: %w", tenant, err)
+	}
+	var r entityRow
+	if err := json.Unmarshal(e.Data, &r); err != nil {
+		return nimbus.SigningSecrets{}, fmt.Errorf("decode settings of %s: %w", tenant, err)
+	}
+	s, err := decodeSettings(r.Data)
+	if err != nil {
+		return nimbus.SigningSecrets{}, fmt.Errorf("decode settings of %s: %w", tenant, err)
+	}
+	return s.Signing, nil
+}
+
+// View is the directory as the admin API shows it: the tenant settings say whether a
+// signing secret is set and since when, never the secret.
+func (d *Directory) View(x *nimbus.Index) nimbus.Directory {
+	dir := x.Directory()
+	dir.Settings = dir.Settings.View(d.now())
+	return dir
 }
 
 // removeVersionsExcept deletes every versioned row of the tenant not of version keep. It is

@@ -47,6 +47,6 @@ func (s *Server) importDirectory(w http.ResponseWriter, r *http.Request, caller 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, x.Directory())
+	writeJSON(w, http.StatusOK, s.cfg.Directory.View(x))
 	return nil
 }
