@@ -89,6 +89,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 
 	api := httpapi.Config{
 		Logger: log, Version: version, Mode: cfg.mode, PublicBaseURL: cfg.publicBaseURL,
+		TrustForwardedHeaders: cfg.trustForwarded, ListenAddr: cfg.addr,
 		Authenticate: func(ctx context.Context, authorization string) (nimbus.Caller, error) {
 			token, err := entra.BearerToken(authorization)
 			if err != nil {

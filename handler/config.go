@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -55,10 +56,12 @@ type config struct {
 	appTenants    []string // NIMBUS_APP_TENANTS: operator tenants, whose trusted apps act as core and operator
 	appIDs        []string // NIMBUS_APP_IDS: when set, only these client apps of the operator tenants are trusted
 	publicBaseURL string
-	maxContacts   int
-	logFormat     string
-	logLevel      string
-	inAzure       bool
+	// trustForwarded lets X-Forwarded-Host/-Proto name the base URL (NIMBUS_TRUST_FORWARDED_HEADERS).
+	trustForwarded bool
+	maxContacts    int
+	logFormat      string
+	logLevel       string
+	inAzure        bool
 
 	serviceBus           serviceBusConfig
 	callbackPolicy       callbackConfig
@@ -174,6 +177,12 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		}
 	}
 	cfg.publicBaseURL = env("NIMBUS_PUBLIC_BASE_URL", "")
+	if u, err := url.Parse(cfg.publicBaseURL); cfg.publicBaseURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "") {
+		return cfg, fmt.Errorf("NIMBUS_PUBLIC_BASE_URL must be an absolute http(s) URL such as https://nimbusflow.example.com, not %q", cfg.publicBaseURL)
+	}
+	if cfg.trustForwarded, err = envBool(getenv, "NIMBUS_TRUST_FORWARDED_HEADERS", false); err != nil {
+		return cfg, err
+	}
 	if cfg.maxContacts, err = envInt(getenv, "NIMBUS_MAX_CONTACTS_PER_BOOK", nimbus.DefaultMaxContactsPerBook); err != nil {
 		return cfg, err
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -33,7 +34,12 @@ type Config struct {
 	Logger        *slog.Logger
 	Version       string
 	Mode          string
-	PublicBaseURL string // e.g. https://nimbusflow.example.com; empty: derived from the request
+	PublicBaseURL string // e.g. https://nimbusflow.example.com; empty: see baseURL
+	// TrustForwardedHeaders lets X-Forwarded-Host and X-Forwarded-Proto name the public base
+	// URL when PublicBaseURL is empty. Only for a proxy that sets them itself.
+	TrustForwardedHeaders bool
+	// ListenAddr is the address the server listens on, the base URL's last resort.
+	ListenAddr string
 	Authenticate  Authenticator
 	Directory     *app.Directory
 	AddressBooks  *app.AddressBooks
@@ -196,14 +202,37 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, s.log, nimbus.NotFound("No operation is served at %s %s.", r.Method, r.URL.Path))
 }
 
-// baseURL is the public base URL for Location headers and dev metadata.
+// baseURL is the public base URL for Location headers and dev metadata: the configured one;
+// else, when a proxy is trusted to set them, the X-Forwarded-Host and X-Forwarded-Proto
+// headers; else the address this server accepted the connection on. The request's Host
+// header never decides on its own: a client could point the links we hand out (which Power
+// Automate later calls with its credentials) at a host of its choosing.
 func (s *Server) baseURL(r *http.Request) string {
 	if s.cfg.PublicBaseURL != "" {
 		return strings.TrimRight(s.cfg.PublicBaseURL, "/")
 	}
 	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	if s.cfg.TrustForwardedHeaders {
+		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			scheme = p
+		}
+		host := firstValue(r.Header.Get("X-Forwarded-Host"))
+		if host == "" {
+			host = r.Host
+		}
+		return scheme + "://" + host
+	}
+	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && addr != nil {
+		return scheme + "://" + addr.String()
+	}
+	return scheme + "://" + s.cfg.ListenAddr
+}
+
+// firstValue is the first entry of a comma-separated header value, as proxies append theirs.
+func firstValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.ToLower(strings.TrimSpace(first))
 }
