@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
@@ -66,7 +67,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	switch status {
 	case http.StatusUnauthorized:
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		w.Header().Set("WWW-Authenticate", bearerChallenge(r.Header.Get("Authorization")))
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		after := e.RetryAfter
 		if after <= 0 {
@@ -75,6 +76,21 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		w.Header().Set("Retry-After", strconv.Itoa(int((after+time.Second-1)/time.Second)))
 	}
 	writeJSON(w, status, errorBody{Error: detail})
+}
+
+// bearerChallenge is the WWW-Authenticate value of a 401 (RFC 6750 section 3): a request
+// without bearer credentials (no Authorization header, or another scheme) gets the bare
+// challenge with no error code; a malformed Authorization header is invalid_request; a
+// bearer token that was refused is invalid_token.
+func bearerChallenge(authorization string) string {
+	fields := strings.Fields(authorization)
+	switch {
+	case len(fields) == 0 || !strings.EqualFold(fields[0], "Bearer"):
+		return "Bearer"
+	case len(fields) != 2:
+		return `Bearer error="invalid_request"`
+	}
+	return `Bearer error="invalid_token"`
 }
 
 func defaultMessage(k nimbus.Kind) string {

@@ -249,3 +249,36 @@ func TestDevToken(t *testing.T) {
 		t.Errorf("metadata does not point at our keys: %s", r.body)
 	}
 }
+
+// A request without credentials gets the bare challenge; a refused token gets
+// invalid_token (RFC 6750 section 3.1).
+func TestWWWAuthenticate(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name          string
+		authorization string
+		want          string
+	}{
+		{"no Authorization header", "", "Bearer"},
+		{"another scheme", "Basic dXNlcjpwYXNz", "Bearer"},
+		{"scheme without token", "Bearer", `Bearer error="invalid_request"`},
+		{"garbage token", "Bearer not.a.jwt", `Bearer error="invalid_token"`},
+		{"expired-looking junk", "bearer eyJhbGciOiJub25lIn0.e30.", `Bearer error="invalid_token"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), "GET", e.http.URL+"/v2/AddressBooks", nil)
+			if tt.authorization != "" {
+				req.Header.Set("Authorization", tt.authorization)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 401 || res.Header.Get("WWW-Authenticate") != tt.want {
+				t.Errorf("got %d with WWW-Authenticate %q, want 401 with %q", res.StatusCode, res.Header.Get("WWW-Authenticate"), tt.want)
+			}
+		})
+	}
+}
