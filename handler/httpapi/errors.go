@@ -65,6 +65,9 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if detail.Message == "" {
 		detail.Message = defaultMessage(e.Kind)
 	}
+	if detail.Code != string(nimbus.KindInternal) {
+		detail.Message = sentence(detail.Message, detail.Target)
+	}
 	switch status {
 	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", bearerChallenge(r.Header.Get("Authorization")))
@@ -76,6 +79,27 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		w.Header().Set("Retry-After", strconv.Itoa(int((after+time.Second-1)/time.Second)))
 	}
 	writeJSON(w, status, errorBody{Error: detail})
+}
+
+// sentence makes sure a message reaches the caller as a full sentence (SPEC 3): a capital
+// letter first, unless the message starts with the name of a field (as "tenantId must be a
+// GUID" does), and a full stop at the end. Messages are written as sentences where they are
+// made; this keeps the wire format right for any that are not.
+func sentence(msg, target string) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return msg
+	}
+	first, _, _ := strings.Cut(msg, " ")
+	field, _, _ := strings.Cut(target, ".")
+	field, _, _ = strings.Cut(field, "[")
+	if first != field && strings.Trim(first, "abcdefghijklmnopqrstuvwxyz") == "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	if !strings.ContainsAny(msg[len(msg)-1:], ".?!") {
+		msg += "."
+	}
+	return msg
 }
 
 // bearerChallenge is the WWW-Authenticate value of a 401 (RFC 6750 section 3): a request
