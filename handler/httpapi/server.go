@@ -39,7 +39,7 @@ type Config struct {
 	// URL when PublicBaseURL is empty. Only for a proxy that sets them itself.
 	TrustForwardedHeaders bool
 	// ListenAddr is the address the server listens on, the base URL's last resort.
-	ListenAddr string
+	ListenAddr    string
 	Authenticate  Authenticator
 	Directory     *app.Directory
 	AddressBooks  *app.AddressBooks
@@ -141,9 +141,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rec, r, slog.New(slog.DiscardHandler), &nimbus.Error{Kind: nimbus.KindInternal})
 			}
 		}
-		s.log.InfoContext(r.Context(), "request", "correlationId", id, "method", r.Method, "route", r.Pattern, "status", rec.status, "ms", time.Since(start).Milliseconds())
+		attrs := []any{"correlationId", id, "method", r.Method, "route", r.Pattern, "status", rec.status, "ms", time.Since(start).Milliseconds()}
+		if r.Pattern == "/" || r.Pattern == "" {
+			// No route matched: the pattern says nothing, the path says what was asked for.
+			// It is cut short so a caller cannot write arbitrary amounts into the log.
+			attrs = append(attrs, "path", truncate(r.URL.EscapedPath(), maxLoggedPath))
+		}
+		s.log.InfoContext(r.Context(), "request", attrs...)
 	}()
 	s.mux.ServeHTTP(rec, r)
+}
+
+// maxLoggedPath bounds the path of an unknown route in the request log.
+const maxLoggedPath = 256
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 type correlationKey struct{}

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -280,5 +281,36 @@ func TestWWWAuthenticate(t *testing.T) {
 				t.Errorf("got %d with WWW-Authenticate %q, want 401 with %q", res.StatusCode, res.Header.Get("WWW-Authenticate"), tt.want)
 			}
 		})
+	}
+}
+
+// An unknown route is logged with the path that was asked for (not the catch-all pattern),
+// without its query string.
+func TestUnknownRouteLoggedWithPath(t *testing.T) {
+	var logs bytes.Buffer
+	srv := New(Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	for _, target := range []string{"/v9/nothing/here?sig=secret", "/" + strings.Repeat("p", 1000)} {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		if rec.Code != 404 {
+			t.Fatalf("%s: status %d", target, rec.Code)
+		}
+	}
+	var lines []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 2 || lines[0]["path"] != "/v9/nothing/here" {
+		t.Fatalf("logs: %s", logs.String())
+	}
+	if p, _ := lines[1]["path"].(string); len(p) > maxLoggedPath+len("…") || !strings.HasPrefix(p, "/ppp") {
+		t.Errorf("a long path is logged as %q", p)
+	}
+	if strings.Contains(logs.String(), "secret") {
+		t.Errorf("query string logged: %s", logs.String())
 	}
 }
