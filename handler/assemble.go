@@ -72,6 +72,9 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		return nil, err
 	}
 	trust := nimbus.NewAppTrust(cfg.appTenants, cfg.appIDs)
+	if len(cfg.appTenants) == 0 {
+		log.Warn("NIMBUS_APP_TENANTS is empty: no application token can act as Nimbus core or administer a tenant other than its own")
+	}
 	validator := entra.NewValidator(entra.Config{
 		Audiences: cfg.audiences,
 		TenantKnown: func(ctx context.Context, tenantID string) (bool, error) {
