@@ -111,8 +111,8 @@ func (d *Directory) authorizeAdmin(ctx context.Context, caller nimbus.Caller, te
 
 func (d *Directory) store(ctx context.Context, dir nimbus.Directory) (*nimbus.Index, error) {
 	if !nimbus.ValidTenantID(dir.TenantID) {
-		// NewIndex names the problem; the head row must not be read with a bad key.
-		return nimbus.NewIndex(dir)
+		// Checked before the head row is read with it as the key.
+		return nil, nimbus.Invalid("tenantId", "tenantId must be a GUID.")
 	}
 	old, etag, err := d.readHead(ctx, dir.TenantID)
 	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
