@@ -95,8 +95,9 @@ func adminCalls() []adminCall {
 		}})
 }
 
-// App tokens never cross tenants (SPEC 2.1): every app-token origin × every admin and
-// internal route × the token's own tenant and another one, through the real binary.
+// App tokens never cross tenants (SPEC 2.1): every app-token origin (and, for comparison, the
+// tenant admins) × every admin and internal route × the token's own tenant and another one,
+// through the real binary.
 func TestEndToEndAppTokensStayInTheirTenant(t *testing.T) {
 	const unknownTenant = "5b4a3928-1706-4f5e-9d8c-7b6a59483726"
 	scenarios := []struct {
@@ -132,6 +133,9 @@ func TestEndToEndAppTokensStayInTheirTenant(t *testing.T) {
 				{"tenant A's app without roles", a, p.appToken(a, "a-app"), "none", false},
 				{"operator app with only Nimbus.Core", op, p.appToken(op, "ops-app", nimbus.AppRoleCore), "none", true},
 				{"unknown tenant's app", unknownTenant, p.appToken(unknownTenant, "x-app", both...), "401", false},
+				{"tenant A's tenant admin", a, p.token(a, demo.Users.TenantAdmin), "own", false},
+				{"tenant B's tenant admin", tenantB, p.token(tenantB, "boss@fabrikam.com"), "own", false},
+				{"tenant A's OU admin", a, p.token(a, demo.Users.OUAdmin), "none", false},
 			}
 			for _, o := range origins {
 				for _, target := range []string{a, tenantB} {
