@@ -71,10 +71,14 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		a.close()
 		return nil, err
 	}
+	trust := nimbus.NewAppTrust(cfg.appTenants, cfg.appIDs)
+	if len(cfg.appTenants) == 0 {
+		log.Warn("NIMBUS_APP_TENANTS is empty: no application token can act as Nimbus core or administer a tenant other than its own")
+	}
 	validator := entra.NewValidator(entra.Config{
 		Audiences: cfg.audiences,
 		TenantKnown: func(ctx context.Context, tenantID string) (bool, error) {
-			if cfg.appTenants[strings.ToLower(tenantID)] {
+			if trust.OperatorTenant(tenantID) {
 				return true, nil
 			}
 			return dir.TenantKnown(ctx, tenantID)
@@ -88,6 +92,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 
 	api := httpapi.Config{
 		Logger: log, Version: version, Mode: cfg.mode, PublicBaseURL: cfg.publicBaseURL,
+		TrustForwardedHeaders: cfg.trustForwarded, ListenAddr: cfg.addr,
 		Authenticate: func(ctx context.Context, authorization string) (nimbus.Caller, error) {
 			token, err := entra.BearerToken(authorization)
 			if err != nil {
@@ -97,7 +102,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 			if err != nil {
 				return nimbus.Caller{}, err
 			}
-			return nimbus.Caller{TenantID: c.TenantID, UPN: c.UPN, ObjectID: c.ObjectID, AppID: c.AppID, Roles: c.Roles, IsApp: c.IsApp}, nil
+			return trust.Resolve(nimbus.Caller{TenantID: c.TenantID, UPN: c.UPN, ObjectID: c.ObjectID, AppID: c.AppID, Roles: c.Roles, IsApp: c.IsApp}), nil
 		},
 		Directory:     dir,
 		AddressBooks:  books,

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nimbusflow/connector/handler/app"
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
@@ -51,12 +53,15 @@ type config struct {
 	seedDemo      bool
 	audiences     []string
 	metadataURL   string
-	appTenants    map[string]bool
+	appTenants    []string // NIMBUS_APP_TENANTS: operator tenants, whose trusted apps act as core and operator
+	appIDs        []string // NIMBUS_APP_IDS: when set, only these client apps of the operator tenants are trusted
 	publicBaseURL string
-	maxContacts   int
-	logFormat     string
-	logLevel      string
-	inAzure       bool
+	// trustForwarded lets X-Forwarded-Host/-Proto name the base URL (NIMBUS_TRUST_FORWARDED_HEADERS).
+	trustForwarded bool
+	maxContacts    int
+	logFormat      string
+	logLevel       string
+	inAzure        bool
 
 	serviceBus           serviceBusConfig
 	callbackPolicy       callbackConfig
@@ -153,14 +158,31 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		return cfg, fmt.Errorf("NIMBUS_AUTH_AUDIENCES must list the accepted token audiences (the connector app's client id or application ID URI)")
 	}
 	cfg.metadataURL = env("NIMBUS_AUTH_METADATA_URL", defaultMetadataURL)
-	cfg.appTenants = map[string]bool{}
-	for _, t := range splitList(env("NIMBUS_APP_TENANTS", "")) {
+	// With dev auth the dev operator tenant plays the operator (and Nimbus core) unless the
+	// operator tenants are given explicitly.
+	appDefault := ""
+	if cfg.devAuth {
+		appDefault = app.DevOperatorTenantID
+	}
+	cfg.appTenants = splitList(env("NIMBUS_APP_TENANTS", appDefault))
+	for _, t := range cfg.appTenants {
 		if !nimbus.ValidTenantID(t) {
 			return cfg, fmt.Errorf("NIMBUS_APP_TENANTS: %q is not a tenant id (GUID)", t)
 		}
-		cfg.appTenants[strings.ToLower(t)] = true
+	}
+	cfg.appIDs = splitList(env("NIMBUS_APP_IDS", ""))
+	for _, id := range cfg.appIDs {
+		if err := nimbus.CheckID("NIMBUS_APP_IDS", id); err != nil {
+			return cfg, fmt.Errorf("NIMBUS_APP_IDS: %q is not a client app id", id)
+		}
 	}
 	cfg.publicBaseURL = env("NIMBUS_PUBLIC_BASE_URL", "")
+	if u, err := url.Parse(cfg.publicBaseURL); cfg.publicBaseURL != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "") {
+		return cfg, fmt.Errorf("NIMBUS_PUBLIC_BASE_URL must be an absolute http(s) URL such as https://nimbusflow.example.com, not %q", cfg.publicBaseURL)
+	}
+	if cfg.trustForwarded, err = envBool(getenv, "NIMBUS_TRUST_FORWARDED_HEADERS", false); err != nil {
+		return cfg, err
+	}
 	if cfg.maxContacts, err = envInt(getenv, "NIMBUS_MAX_CONTACTS_PER_BOOK", nimbus.DefaultMaxContactsPerBook); err != nil {
 		return cfg, err
 	}

@@ -38,7 +38,7 @@ func startFlow(t *testing.T, env map[string]string) *flow {
 	f := &flow{proc: p, sink: newSink(t), demo: p.demo()}
 	f.owner = p.token(f.demo.TenantID, f.demo.Users.ServiceOwner)
 	f.admin = p.token(f.demo.TenantID, f.demo.Users.TenantAdmin)
-	r := p.call("POST", "/dev/token", "", map[string]any{"tenantId": f.demo.TenantID, "appId": "nimbus-core", "roles": []string{nimbus.AppRoleCore}})
+	r := p.call("POST", "/dev/token", "", map[string]any{"tenantId": f.demo.OperatorTenantID, "appId": "nimbus-core", "roles": []string{nimbus.AppRoleCore}})
 	var tok struct {
 		AccessToken string `json:"access_token"`
 	}

@@ -250,6 +250,7 @@ func TestTaskActionsRolesAndLimits(t *testing.T) {
 		{"parameter value too long", u.TenantAdmin, "cc-1", map[string]any{"customContextParameters": []map[string]string{{"name": "n", "value": strings.Repeat("v", 5121)}}}, 400, "customContextParameters[0].value"},
 		{"parameter without name", u.TenantAdmin, "cc-1", map[string]any{"customContextParameters": []map[string]string{{"value": "v"}}}, 400, "customContextParameters[0].name"},
 		{"priority out of range", u.TenantAdmin, "cc-1", map[string]any{"preferredUsers": []map[string]any{{"upn": u.ServiceOwner, "priority": 100}}}, 400, "preferredUsers[0].priority"},
+		{"explicit priority zero", u.TenantAdmin, "cc-1", map[string]any{"preferredUsers": []map[string]any{{"upn": u.ServiceOwner, "priority": 0}}}, 400, "preferredUsers[0].priority"},
 		{"too many preferred users", u.TenantAdmin, "cc-1", map[string]any{"preferredUsers": manyUsers(11, u.ServiceOwner)}, 400, "preferredUsers"},
 		{"unknown preferred user", u.TenantAdmin, "cc-1", map[string]any{"preferredUsers": []map[string]any{{"upn": "ghost@contoso.com", "priority": 1}}}, 400, "preferredUsers[0].upn"},
 		{"preferred users need ContactCenter", u.TenantAdmin, "er-1", map[string]any{"preferredUsers": []map[string]any{{"upn": u.ServiceOwner, "priority": 1}}}, 400, "preferredUsers"},

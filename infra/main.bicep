@@ -30,6 +30,12 @@ param authMetadataUrl string = 'https://login.microsoftonline.com/common/v2.0/.w
 @description('Public https base URL of the API, used in trigger Location headers (NIMBUS_PUBLIC_BASE_URL). Leave empty to use the default host name of the function app.')
 param publicBaseUrl string = ''
 
+@description('Operator tenant ids whose app tokens act as Nimbus core and as operator of every tenant (NIMBUS_APP_TENANTS).')
+param appTenants array = []
+
+@description('Client app ids of the operator tenants that are trusted; empty trusts every app of those tenants (NIMBUS_APP_IDS).')
+param appIds array = []
+
 @description('Days after which transcripts are deleted from blob storage.')
 @minValue(1)
 param transcriptRetentionDays int = 30
@@ -131,7 +137,10 @@ module functionApp 'modules/functionapp.bicep' = {
     publicBaseUrl: publicBaseUrl
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
-    extraAppSettings: serviceBusSettings
+    extraAppSettings: union(serviceBusSettings, {
+      NIMBUS_APP_TENANTS: join(appTenants, ',')
+      NIMBUS_APP_IDS: join(appIds, ',')
+    })
   }
 }
 

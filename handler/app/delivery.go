@@ -74,7 +74,7 @@ func (d *Deliverer) Deliver(ctx context.Context, m nimbus.Message) error {
 	}
 	secret := ""
 	if x, err := d.dir.Index(ctx, del.TenantID); err == nil {
-		secret = x.Settings().SigningSecret
+		secret = x.Settings().Signing.Active(d.now())
 	} else if nimbus.KindOf(err) != nimbus.KindNotFound {
 		release()
 		return err

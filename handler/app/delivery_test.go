@@ -156,13 +156,14 @@ func TestBusyHostPostpones(t *testing.T) {
 func TestSigningSecretIsUsed(t *testing.T) {
 	p := newPipe(t)
 	d, _ := Demo()
-	d.Settings.SigningSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	d.Settings.SigningSecret = &secret
 	if _, err := p.dir.Import(t.Context(), p.caller(p.demo.Users.TenantAdmin), d); err != nil {
 		t.Fatal(err)
 	}
 	msgs, _ := p.oneDelivery(t)
 	p.deliverAll(t, msgs)
-	if len(p.poster.posts) != 1 || p.poster.posts[0].secret != d.Settings.SigningSecret {
+	if len(p.poster.posts) != 1 || p.poster.posts[0].secret != secret {
 		t.Errorf("secret not passed to the poster")
 	}
 }

@@ -5,12 +5,19 @@ import "github.com/nimbusflow/connector/handler/nimbus"
 // DemoTenantID is the tenant seeded in standalone dev mode.
 const DemoTenantID = "3c9d4b7e-2a61-4f0e-9b8d-5e7a1c2f4d60"
 
+// DevOperatorTenantID is the operator tenant of dev auth: with no NIMBUS_APP_TENANTS, dev app
+// tokens of this tenant are trusted as Nimbus core and as the operator of every tenant. It
+// has no directory of its own.
+const DevOperatorTenantID = "0a7e1d5c-9b3f-4c28-8e61-d2f04b9a7c15"
+
 // DemoInfo tells scripts and tests who is who in the demo tenant (GET /dev/demo).
 type DemoInfo struct {
-	TenantID     string               `json:"tenantId"`
-	Users        DemoUsers            `json:"users"`
-	Services     DemoServices         `json:"services"`
-	AddressBooks []nimbus.AddressBook `json:"addressBooks"`
+	TenantID string `json:"tenantId"`
+	// OperatorTenantID is the tenant whose dev app tokens play Nimbus core and the operator.
+	OperatorTenantID string               `json:"operatorTenantId"`
+	Users            DemoUsers            `json:"users"`
+	Services         DemoServices         `json:"services"`
+	AddressBooks     []nimbus.AddressBook `json:"addressBooks"`
 }
 
 // DemoUsers names one user of each role and ownership kind.
@@ -84,5 +91,5 @@ func Demo() (nimbus.Directory, DemoInfo) {
 		},
 		AddressBooks: books,
 	}
-	return d, DemoInfo{TenantID: DemoTenantID, Users: users, Services: services, AddressBooks: books}
+	return d, DemoInfo{TenantID: DemoTenantID, OperatorTenantID: DevOperatorTenantID, Users: users, Services: services, AddressBooks: books}
 }

@@ -157,7 +157,7 @@ func (d *Directory) load(ctx context.Context, tenantID string, version uint64) (
 		case kindBook:
 			dir.AddressBooks, err = appendDecoded(dir.AddressBooks, r.Data)
 		case kindSetting:
-			err = json.Unmarshal(r.Data, &dir.Settings)
+			dir.Settings, err = decodeSettings(r.Data)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("decode directory of %s: %w", tenantID, err)

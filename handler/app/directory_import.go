@@ -11,12 +11,29 @@ import (
 )
 
 // Import validates dir and makes it the tenant's whole directory, replacing any previous
-// one. The caller must be a tenant admin of that tenant or an app with AppRoleAdmin.
+// one. The caller must be allowed by AuthorizeAdmin. Because an import replaces everything,
+// a directory without any entry is refused rather than wiping the tenant, and so is one
+// that leaves no tenant admin, which would lock the tenant's own admins out (SPEC 10).
 func (d *Directory) Import(ctx context.Context, caller nimbus.Caller, dir nimbus.Directory) (*nimbus.Index, error) {
 	if err := d.authorizeAdmin(ctx, caller, dir.TenantID); err != nil {
 		return nil, err
 	}
+	if len(dir.OUs) == 0 && len(dir.Services) == 0 && len(dir.Users) == 0 && len(dir.AddressBooks) == 0 {
+		return nil, nimbus.Invalid("", "The request body is not a tenant directory: it has no ous, services, users or addressBooks. An import replaces the whole directory, so an empty one is refused.")
+	}
+	if !hasTenantAdmin(dir) {
+		return nil, nimbus.Invalid("users", "The directory must keep at least one user with the %s role; without one nobody in the tenant could manage it any more.", nimbus.RoleTenantAdmin)
+	}
 	return d.store(ctx, dir)
+}
+
+func hasTenantAdmin(dir nimbus.Directory) bool {
+	for i := range dir.Users {
+		if dir.Users[i].HasRole(nimbus.RoleTenantAdmin) {
+			return true
+		}
+	}
+	return false
 }
 
 // Export returns the tenant's directory. Same rights as Import.
@@ -28,7 +45,7 @@ func (d *Directory) Export(ctx context.Context, caller nimbus.Caller, tenantID s
 	if err != nil {
 		return nimbus.Directory{}, err
 	}
-	return x.Directory(), nil
+	return d.View(x), nil
 }
 
 // Seed stores dir only when the tenant has no directory yet, so restarts neither duplicate
@@ -50,38 +67,69 @@ func (d *Directory) Seed(ctx context.Context, dir nimbus.Directory, overwrite bo
 	return true, nil
 }
 
-// authorizeAdmin allows a tenant admin of tenantID, or an operator app (AppRoleAdmin).
-// A user of another tenant learns nothing about whether tenantID exists.
-func (d *Directory) authorizeAdmin(ctx context.Context, caller nimbus.Caller, tenantID string) error {
+// AdminStanding checks, before any argument of an admin call is looked at, that the caller
+// may administer at all: an app token with AppRoleAdmin, or a tenant admin of their own
+// tenant. Anything else is KindForbidden.
+func (d *Directory) AdminStanding(ctx context.Context, caller nimbus.Caller) error {
 	if caller.IsApp {
 		if caller.HasAppRole(nimbus.AppRoleAdmin) {
 			return nil
 		}
-		return nimbus.Forbidden("The application token lacks the %s role.", nimbus.AppRoleAdmin)
+		return nimbus.Forbidden("The application token lacks the %s role, which the admin API requires.", nimbus.AppRoleAdmin)
 	}
-	if !strings.EqualFold(caller.TenantID, tenantID) {
-		return nimbus.Forbidden("Only a tenant admin of tenant %q may manage its directory.", tenantID)
-	}
-	x, err := d.Index(ctx, tenantID)
+	x, err := d.Index(ctx, caller.TenantID)
 	if err != nil {
+		if errors.Is(err, nimbus.ErrNotFound) {
+			return nimbus.Forbidden("Only a tenant admin may use the admin API; you have no Nimbus role.")
+		}
 		return err
 	}
 	if u, ok := x.User(caller.UPN); ok && u.HasRole(nimbus.RoleTenantAdmin) {
 		return nil
 	}
-	return nimbus.Forbidden("Only a tenant admin of tenant %q may manage its directory.", tenantID)
+	return nimbus.Forbidden("Only a tenant admin may use the admin API.")
+}
+
+// AuthorizeAdmin allows an admin call on tenantID (SPEC 2.1, 10): by a tenant admin of
+// tenantID, by an operator app (any tenant), or by another app token with AppRoleAdmin on
+// its own tenant. A caller without admin standing gets KindForbidden; a tenant outside the
+// caller's reach answers KindNotFound, exactly like a tenant that does not exist, so nobody
+// learns which tenants exist.
+func (d *Directory) AuthorizeAdmin(ctx context.Context, caller nimbus.Caller, tenantID string) error {
+	if err := d.AdminStanding(ctx, caller); err != nil {
+		return err
+	}
+	if !caller.AdminScope(tenantID) {
+		return nimbus.NotFound("Tenant %q is not known to Nimbus.", tenantID)
+	}
+	return nil
+}
+
+func (d *Directory) authorizeAdmin(ctx context.Context, caller nimbus.Caller, tenantID string) error {
+	return d.AuthorizeAdmin(ctx, caller, tenantID)
 }
 
 func (d *Directory) store(ctx context.Context, dir nimbus.Directory) (*nimbus.Index, error) {
+	if !nimbus.ValidTenantID(dir.TenantID) {
+		// Checked before the head row is read with it as the key.
+		return nil, nimbus.Invalid("tenantId", "tenantId must be a GUID.")
+	}
+	old, etag, err := d.readHead(ctx, dir.TenantID)
+	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+		return nil, err
+	}
+	stored, err := d.storedSigning(ctx, dir.TenantID, old.Version, etag != "")
+	if err != nil {
+		return nil, err
+	}
+	if err := dir.Settings.ApplySigning(stored, d.now()); err != nil {
+		return nil, err
+	}
 	x, err := nimbus.NewIndex(dir)
 	if err != nil {
 		return nil, err
 	}
 	tenant := x.TenantID()
-	old, etag, err := d.readHead(ctx, tenant)
-	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
-		return nil, err
-	}
 	version := old.Version + 1
 	if err := d.writeVersion(ctx, tenant, version, x.Directory()); err != nil {
 		d.removeVersionsExcept(ctx, tenant, old.Version)
@@ -128,7 +176,7 @@ func (d *Directory) writeVersion(ctx context.Context, tenant string, version uin
 	for _, b := range dir.AddressBooks {
 		add(kindBook, b.ID, b)
 	}
-	add(kindSetting, "tenant", dir.Settings)
+	add(kindSetting, settingsID, settingsRow{TenantSettings: dir.Settings, Signing: dir.Settings.Signing})
 	for start := 0; start < len(ops); start += nimbus.MaxBatch {
 		end := min(start+nimbus.MaxBatch, len(ops))
 		if err := d.table.Batch(ctx, tenant, ops[start:end]); err != nil {
@@ -136,6 +184,64 @@ func (d *Directory) writeVersion(ctx context.Context, tenant string, version uin
 		}
 	}
 	return nil
+}
+
+// settingsID is the id of the one settings row of a directory version.
+const settingsID = "tenant"
+
+// settingsRow is the stored form of the tenant settings: the API fields plus the signing
+// secrets, which the API never carries.
+type settingsRow struct {
+	nimbus.TenantSettings
+	Signing nimbus.SigningSecrets `json:"signing,omitzero"`
+}
+
+// decodeSettings reads a stored settings row. Rows written before secrets were rotated
+// hold the one secret in signingSecret; it becomes the current secret.
+func decodeSettings(data []byte) (nimbus.TenantSettings, error) {
+	var row settingsRow
+	if err := json.Unmarshal(data, &row); err != nil {
+		return nimbus.TenantSettings{}, err
+	}
+	s := row.TenantSettings
+	s.Signing = row.Signing
+	if s.Signing.Current == "" && s.SigningSecret != nil {
+		s.Signing.Current = *s.SigningSecret
+	}
+	s.SigningSecret, s.SigningSecretSet, s.SigningSecretSetAt, s.PreviousSigningSecretExpiresAt = nil, false, nil, nil
+	return s, nil
+}
+
+// storedSigning returns the signing secrets of the stored version (none for a new tenant),
+// read from storage rather than the cache, so a rotation always starts from what is stored.
+func (d *Directory) storedSigning(ctx context.Context, tenant string, version uint64, exists bool) (nimbus.SigningSecrets, error) {
+	if !exists {
+		return nimbus.SigningSecrets{}, nil
+	}
+	e, err := d.table.Get(ctx, tenant, versionPrefix(version)+kindSetting+"|"+settingsID)
+	if errors.Is(err, nimbus.ErrNotFound) {
+		return nimbus.SigningSecrets{}, nil
+	}
+	if err != nil {
+		return nimbus.SigningSecrets{}, fmt.Errorf("read signing secrets of %s: %w", tenant, err)
+	}
+	var r entityRow
+	if err := json.Unmarshal(e.Data, &r); err != nil {
+		return nimbus.SigningSecrets{}, fmt.Errorf("decode settings of %s: %w", tenant, err)
+	}
+	s, err := decodeSettings(r.Data)
+	if err != nil {
+		return nimbus.SigningSecrets{}, fmt.Errorf("decode settings of %s: %w", tenant, err)
+	}
+	return s.Signing, nil
+}
+
+// View is the directory as the admin API shows it: the tenant settings say whether a
+// signing secret is set and since when, never the secret.
+func (d *Directory) View(x *nimbus.Index) nimbus.Directory {
+	dir := x.Directory()
+	dir.Settings = dir.Settings.View(d.now())
+	return dir
 }
 
 // removeVersionsExcept deletes every versioned row of the tenant not of version keep. It is

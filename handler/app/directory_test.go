@@ -70,6 +70,8 @@ func TestDirectoryImportRights(t *testing.T) {
 		{"tenant admin of another tenant", nimbus.Caller{TenantID: "99999999-9999-9999-9999-999999999999", UPN: f.demo.Users.TenantAdmin}, nimbus.ErrForbidden},
 		{"operator app", nimbus.Caller{TenantID: f.demo.TenantID, AppID: "ops", IsApp: true, Roles: []string{nimbus.AppRoleAdmin}}, nil},
 		{"core app", nimbus.Caller{TenantID: f.demo.TenantID, AppID: "core", IsApp: true, Roles: []string{nimbus.AppRoleCore}}, nimbus.ErrForbidden},
+		{"admin app of another tenant", nimbus.Caller{TenantID: "99999999-9999-9999-9999-999999999999", AppID: "ops", IsApp: true, Roles: []string{nimbus.AppRoleAdmin}}, nimbus.ErrNotFound},
+		{"operator app of another tenant", nimbus.Caller{TenantID: "99999999-9999-9999-9999-999999999999", AppID: "ops", IsApp: true, Operator: true, Roles: []string{nimbus.AppRoleAdmin}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

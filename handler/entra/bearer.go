@@ -10,13 +10,13 @@ func BearerToken(authorizationHeader string) (string, error) {
 	fields := strings.Fields(authorizationHeader)
 	switch {
 	case len(fields) == 0:
-		return "", unauthenticated("missing bearer token", nil)
+		return "", unauthenticated("A bearer token is required: send Authorization: Bearer <access token>.", nil)
 	case !strings.EqualFold(fields[0], "Bearer"):
-		return "", unauthenticated("authorization scheme is not Bearer", nil)
+		return "", unauthenticated("The Authorization header must use the Bearer scheme.", nil)
 	case len(fields) == 1:
-		return "", unauthenticated("missing bearer token", nil)
+		return "", unauthenticated("A bearer token is required: send Authorization: Bearer <access token>.", nil)
 	case len(fields) > 2:
-		return "", unauthenticated("malformed authorization header", nil)
+		return "", unauthenticated("The Authorization header is malformed; send Authorization: Bearer <access token>.", nil)
 	}
 	return fields[1], nil
 }

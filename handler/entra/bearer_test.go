@@ -13,14 +13,14 @@ func TestBearerToken(t *testing.T) {
 		{"scheme in lower case", "bearer abc.def.ghi", "abc.def.ghi", ""},
 		{"scheme in upper case", "BEARER abc.def.ghi", "abc.def.ghi", ""},
 		{"extra spaces", "  Bearer   abc.def.ghi  ", "abc.def.ghi", ""},
-		{"missing header", "", "", "missing bearer token"},
-		{"only spaces", "   ", "", "missing bearer token"},
-		{"Bearer alone", "Bearer", "", "missing bearer token"},
-		{"Bearer and a space", "Bearer ", "", "missing bearer token"},
-		{"wrong scheme", "Basic dXNlcjpwYXNz", "", "authorization scheme is not Bearer"},
-		{"token without scheme", "abc.def.ghi", "", "authorization scheme is not Bearer"},
-		{"scheme glued to token", "Bearerabc.def.ghi", "", "authorization scheme is not Bearer"},
-		{"two tokens", "Bearer abc def", "", "malformed authorization header"},
+		{"missing header", "", "", "A bearer token is required: send Authorization: Bearer <access token>."},
+		{"only spaces", "   ", "", "A bearer token is required: send Authorization: Bearer <access token>."},
+		{"Bearer alone", "Bearer", "", "A bearer token is required: send Authorization: Bearer <access token>."},
+		{"Bearer and a space", "Bearer ", "", "A bearer token is required: send Authorization: Bearer <access token>."},
+		{"wrong scheme", "Basic dXNlcjpwYXNz", "", "The Authorization header must use the Bearer scheme."},
+		{"token without scheme", "abc.def.ghi", "", "The Authorization header must use the Bearer scheme."},
+		{"scheme glued to token", "Bearerabc.def.ghi", "", "The Authorization header must use the Bearer scheme."},
+		{"two tokens", "Bearer abc def", "", "The Authorization header is malformed; send Authorization: Bearer <access token>."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

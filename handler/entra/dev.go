@@ -73,10 +73,10 @@ func NewDevIssuer(audience string) (*DevIssuer, error) {
 // derived from the public key, so it is stable too.
 func NewDevIssuerWithKey(audience string, key *rsa.PrivateKey) (*DevIssuer, error) {
 	if audience == "" {
-		return nil, nimbus.Invalid("audience", "the dev token audience is required")
+		return nil, nimbus.Invalid("audience", "The dev token audience is required.")
 	}
 	if key == nil || key.N.BitLen() < devKeyBits {
-		return nil, nimbus.Invalid("key", "the dev signing key must be RSA with at least %d bits", devKeyBits)
+		return nil, nimbus.Invalid("key", "The dev signing key must be RSA with at least %d bits.", devKeyBits)
 	}
 	sum := sha256.Sum256(key.N.Bytes())
 	kid := base64.RawURLEncoding.EncodeToString(sum[:16])
@@ -126,7 +126,7 @@ func (d *DevIssuer) Metadata(baseURL string) []byte {
 // derived from the tenant and the UPN.
 func (d *DevIssuer) MintUser(tenantID, upn, objectID string, ttl time.Duration) (string, error) {
 	if upn == "" {
-		return "", nimbus.Invalid("upn", "upn is required")
+		return "", nimbus.Invalid("upn", "upn is required.")
 	}
 	if objectID == "" {
 		objectID = devObjectID("user", tenantID, strings.ToLower(upn))
@@ -144,7 +144,7 @@ func (d *DevIssuer) MintUser(tenantID, upn, objectID string, ttl time.Duration) 
 // "Nimbus.Core").
 func (d *DevIssuer) MintApp(tenantID, appID string, roles []string, ttl time.Duration) (string, error) {
 	if appID == "" {
-		return "", nimbus.Invalid("appId", "appId is required")
+		return "", nimbus.Invalid("appId", "appId is required.")
 	}
 	oid := devObjectID("app", tenantID, appID)
 	claims := jwt.MapClaims{"oid": oid, "sub": oid, "appid": appID, "azp": appID, "idtyp": "app"}
@@ -158,10 +158,10 @@ func (d *DevIssuer) MintApp(tenantID, appID string, roles []string, ttl time.Dur
 // plain string, as Entra writes it.
 func (d *DevIssuer) mint(tenantID string, ttl time.Duration, claims jwt.MapClaims) (string, error) {
 	if strings.TrimSpace(tenantID) == "" || strings.ContainsAny(tenantID, "/ ") {
-		return "", nimbus.Invalid("tenantId", "tenantId is required and must not contain spaces or slashes")
+		return "", nimbus.Invalid("tenantId", "tenantId is required and must not contain spaces or slashes.")
 	}
 	if ttl <= 0 || ttl > MaxDevTokenTTL {
-		return "", nimbus.Invalid("ttl", "token lifetime must be positive and at most %s", MaxDevTokenTTL)
+		return "", nimbus.Invalid("ttl", "The token lifetime must be positive and at most %s.", MaxDevTokenTTL)
 	}
 	now := d.now()
 	claims["iss"] = issuerV2Prefix + tenantID + "/v2.0"

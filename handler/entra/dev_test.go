@@ -106,9 +106,9 @@ func TestDevTokensFollowTheSameRules(t *testing.T) {
 	tests := []struct {
 		name, token, wantMsg string
 	}{
-		{"expired", expired, "token expired"},
-		{"tenant not known", otherTenant, "token tenant not known"},
-		{"minted by another dev issuer", foreign, "token signing key not recognised"},
+		{"expired", expired, "The token has expired."},
+		{"tenant not known", otherTenant, "The token's tenant is not known to Nimbus."},
+		{"minted by another dev issuer", foreign, "The token's signing key is not recognised."},
 	}
 	v := devValidator(d.KeySet())
 	for _, tt := range tests {

@@ -39,7 +39,7 @@ func newStaticKeySet(jwks []byte) (*staticKeySet, error) {
 func (s *staticKeySet) Key(_ context.Context, kid string) (*rsa.PublicKey, error) {
 	key, ok := s.keys[kid]
 	if !ok {
-		return nil, unauthenticated("token signing key not recognised", fmt.Errorf("no key with id %q", kid))
+		return nil, unauthenticated("The token's signing key is not recognised.", fmt.Errorf("no key with id %q", kid))
 	}
 	return key, nil
 }

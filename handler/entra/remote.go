@@ -113,13 +113,13 @@ func (s *RemoteKeySet) Key(ctx context.Context, kid string) (*rsa.PublicKey, err
 		if key, ok := rsaSigningKey(jwk); ok {
 			return key, nil
 		}
-		return nil, unauthenticated("token signing key not recognised", fmt.Errorf("key %q cannot verify RS256 signatures", kid))
+		return nil, unauthenticated("The token's signing key is not recognised.", fmt.Errorf("key %q cannot verify RS256 signatures", kid))
 	}
 	if s.refreshFailures.Load() != failures {
 		// The refresh this kid triggered failed: the key may well exist, we cannot tell.
 		return nil, nimbus.Unavailable("refresh token signing keys", s.lastRefreshError())
 	}
-	return nil, unauthenticated("token signing key not recognised", err)
+	return nil, unauthenticated("The token's signing key is not recognised.", err)
 }
 
 // load returns the key storage, fetching the metadata and the first JWKS on first use.

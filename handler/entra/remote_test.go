@@ -153,12 +153,12 @@ func TestRemoteKeySetKeyRotation(t *testing.T) {
 	}
 	token := sign(t, testKey(t, 0), kidA, userClaims())
 	_, err := v.Validate(ctx, token)
-	wantUnauthenticated(t, err, "token signing key not recognised", token)
+	wantUnauthenticated(t, err, "The token's signing key is not recognised.", token)
 
 	// Another unknown kid right away must not trigger another fetch: refreshes are rate-limited.
 	token = sign(t, testKey(t, 1), "forged-kid", userClaims())
 	_, err = v.Validate(ctx, token)
-	wantUnauthenticated(t, err, "token signing key not recognised", token)
+	wantUnauthenticated(t, err, "The token's signing key is not recognised.", token)
 	if got, want := p.jwksHits.Load(), int32(2); got != want {
 		t.Errorf("got %d jwks requests, want %d (rate-limited)", got, want)
 	}

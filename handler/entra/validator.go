@@ -99,10 +99,10 @@ type tokenClaims struct {
 // signature is checked before any claim, so a forged token learns nothing about our settings.
 func (v *Validator) Validate(ctx context.Context, rawToken string) (Claims, error) {
 	if rawToken == "" {
-		return Claims{}, unauthenticated("missing bearer token", nil)
+		return Claims{}, unauthenticated("A bearer token is required: send Authorization: Bearer <access token>.", nil)
 	}
 	if len(rawToken) > MaxTokenLength {
-		return Claims{}, unauthenticated("token malformed", fmt.Errorf("token is longer than %d bytes", MaxTokenLength))
+		return Claims{}, unauthenticated("The token is malformed.", fmt.Errorf("token is longer than %d bytes", MaxTokenLength))
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{signingAlgorithm}),
@@ -120,7 +120,7 @@ func (v *Validator) Validate(ctx context.Context, rawToken string) (Claims, erro
 		return Claims{}, parseError(err, tok, &tc)
 	}
 	if len(v.cfg.Audiences) == 0 {
-		return Claims{}, unauthenticated("token audience not accepted", errors.New("no audiences are configured"))
+		return Claims{}, unauthenticated("The token's audience is not accepted.", errors.New("no audiences are configured"))
 	}
 	if err := v.checkIssuer(ctx, tc.Issuer, tc.TenantID); err != nil {
 		return Claims{}, err
@@ -134,10 +134,10 @@ func (v *Validator) keyfunc(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
 		if kid == "" {
-			return nil, unauthenticated("token has no key id", nil)
+			return nil, unauthenticated("The token has no key id.", nil)
 		}
 		if v.keys == nil {
-			return nil, unauthenticated("token signing key not recognised", errors.New("no key set is configured"))
+			return nil, unauthenticated("The token's signing key is not recognised.", errors.New("no key set is configured"))
 		}
 		return v.keys.Key(ctx, kid)
 	}
@@ -153,22 +153,22 @@ func parseError(err error, tok *jwt.Token, tc *tokenClaims) error {
 	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenMalformed):
-		return unauthenticated("token malformed", err)
+		return unauthenticated("The token is malformed.", err)
 	case tok == nil || tok.Method == nil || tok.Method.Alg() != signingAlgorithm:
 		// alg is missing, unknown, "none", HS256, …: refused before any key is looked at.
-		return unauthenticated("token signing algorithm not accepted", err)
+		return unauthenticated("The token's signing algorithm is not accepted.", err)
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
-		return unauthenticated("token signature invalid", err)
+		return unauthenticated("The token's signature is invalid.", err)
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return unauthenticated("token expired", err)
+		return unauthenticated("The token has expired.", err)
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
-		return unauthenticated("token not yet valid", err)
+		return unauthenticated("The token is not valid yet.", err)
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && tc.ExpiresAt == nil:
-		return unauthenticated("token has no expiry", err)
+		return unauthenticated("The token has no expiry.", err)
 	case errors.Is(err, jwt.ErrTokenInvalidAudience), errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
-		return unauthenticated("token audience not accepted", err)
+		return unauthenticated("The token's audience is not accepted.", err)
 	default:
-		return unauthenticated("token claims invalid", err)
+		return unauthenticated("The token's claims are invalid.", err)
 	}
 }
 
@@ -177,13 +177,13 @@ func parseError(err error, tok *jwt.Token, tc *tokenClaims) error {
 // Microsoft keys, so the signature alone proves nothing about who may call us.
 func (v *Validator) checkIssuer(ctx context.Context, iss, tid string) error {
 	if tid == "" {
-		return unauthenticated("token issuer not accepted", errors.New("token has no tid claim"))
+		return unauthenticated("The token's issuer is not accepted.", errors.New("token has no tid claim"))
 	}
 	if iss != issuerV1Prefix+tid+"/" && iss != issuerV2Prefix+tid+"/v2.0" {
-		return unauthenticated("token issuer not accepted", fmt.Errorf("issuer %q is not an Entra issuer for tenant %q", iss, tid))
+		return unauthenticated("The token's issuer is not accepted.", fmt.Errorf("issuer %q is not an Entra issuer for tenant %q", iss, tid))
 	}
 	if v.cfg.TenantKnown == nil {
-		return unauthenticated("token tenant not known", errors.New("no tenant lookup is configured"))
+		return unauthenticated("The token's tenant is not known to Nimbus.", errors.New("no tenant lookup is configured"))
 	}
 	known, err := v.cfg.TenantKnown(ctx, tid)
 	if err != nil {
@@ -196,7 +196,7 @@ func (v *Validator) checkIssuer(ctx context.Context, iss, tid string) error {
 		return &nimbus.Error{Kind: nimbus.KindInternal, Err: fmt.Errorf("check token tenant: %w", err)}
 	}
 	if !known {
-		return unauthenticated("token tenant not known", fmt.Errorf("tenant %q is not in the directory", tid))
+		return unauthenticated("The token's tenant is not known to Nimbus.", fmt.Errorf("tenant %q is not in the directory", tid))
 	}
 	return nil
 }
@@ -214,7 +214,7 @@ func identity(tc tokenClaims) (Claims, error) {
 	}
 	if c.UPN == "" {
 		if c.AppID == "" {
-			return Claims{}, unauthenticated("token has no user or application identity", nil)
+			return Claims{}, unauthenticated("The token names neither a user nor an application.", nil)
 		}
 		c.IsApp = true
 	}

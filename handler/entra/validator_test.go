@@ -147,42 +147,42 @@ func TestValidateRejects(t *testing.T) {
 		token   func(t *testing.T) string
 		wantMsg string
 	}{
-		{"expired", claimsWith(func(c jwt.MapClaims) { c["exp"] = testNow.Add(-2 * time.Minute).Unix() }), "token expired"},
-		{"not before in the future beyond skew", claimsWith(func(c jwt.MapClaims) { c["nbf"] = testNow.Add(2 * time.Minute).Unix() }), "token not yet valid"},
-		{"missing exp", claimsWith(func(c jwt.MapClaims) { delete(c, "exp") }), "token has no expiry"},
-		{"wrong audience", claimsWith(func(c jwt.MapClaims) { c["aud"] = "api://someone-else" }), "token audience not accepted"},
-		{"audience array without an accepted one", claimsWith(func(c jwt.MapClaims) { c["aud"] = []string{"a", "b"} }), "token audience not accepted"},
-		{"missing audience", claimsWith(func(c jwt.MapClaims) { delete(c, "aud") }), "token audience not accepted"},
-		{"wrong issuer host", claimsWith(func(c jwt.MapClaims) { c["iss"] = "https://login.evil.example/" + tenantA + "/v2.0" }), "token issuer not accepted"},
-		{"v1 issuer without trailing slash", claimsWith(func(c jwt.MapClaims) { c["iss"] = "https://sts.windows.net/" + tenantA }), "token issuer not accepted"},
-		{"issuer tenant differs from tid", claimsWith(func(c jwt.MapClaims) { c["iss"] = "https://login.microsoftonline.com/" + tenantB + "/v2.0" }), "token issuer not accepted"},
-		{"missing tid", claimsWith(func(c jwt.MapClaims) { delete(c, "tid") }), "token issuer not accepted"},
+		{"expired", claimsWith(func(c jwt.MapClaims) { c["exp"] = testNow.Add(-2 * time.Minute).Unix() }), "The token has expired."},
+		{"not before in the future beyond skew", claimsWith(func(c jwt.MapClaims) { c["nbf"] = testNow.Add(2 * time.Minute).Unix() }), "The token is not valid yet."},
+		{"missing exp", claimsWith(func(c jwt.MapClaims) { delete(c, "exp") }), "The token has no expiry."},
+		{"wrong audience", claimsWith(func(c jwt.MapClaims) { c["aud"] = "api://someone-else" }), "The token's audience is not accepted."},
+		{"audience array without an accepted one", claimsWith(func(c jwt.MapClaims) { c["aud"] = []string{"a", "b"} }), "The token's audience is not accepted."},
+		{"missing audience", claimsWith(func(c jwt.MapClaims) { delete(c, "aud") }), "The token's audience is not accepted."},
+		{"wrong issuer host", claimsWith(func(c jwt.MapClaims) { c["iss"] = "https://login.evil.example/" + tenantA + "/v2.0" }), "The token's issuer is not accepted."},
+		{"v1 issuer without trailing slash", claimsWith(func(c jwt.MapClaims) { c["iss"] = "https://sts.windows.net/" + tenantA }), "The token's issuer is not accepted."},
+		{"issuer tenant differs from tid", claimsWith(func(c jwt.MapClaims) { c["iss"] = "https://login.microsoftonline.com/" + tenantB + "/v2.0" }), "The token's issuer is not accepted."},
+		{"missing tid", claimsWith(func(c jwt.MapClaims) { delete(c, "tid") }), "The token's issuer is not accepted."},
 		{"unknown tenant", claimsWith(func(c jwt.MapClaims) {
 			c["tid"] = "00000000-0000-0000-0000-00000000dead"
 			c["iss"] = "https://sts.windows.net/00000000-0000-0000-0000-00000000dead/"
-		}), "token tenant not known"},
+		}), "The token's tenant is not known to Nimbus."},
 		{"no user and no application", claimsWith(func(c jwt.MapClaims) {
 			delete(c, "upn")
 			delete(c, "preferred_username")
-		}), "token has no user or application identity"},
+		}), "The token names neither a user nor an application."},
 		{"bad signature: another key with the same kid", func(t *testing.T) string {
 			return sign(t, other, kidA, userClaims())
-		}, "token signature invalid"},
+		}, "The token's signature is invalid."},
 		{"tampered payload", func(t *testing.T) string {
 			parts := strings.Split(sign(t, testKey(t, 0), kidA, userClaims()), ".")
 			c := userClaims()
 			c["upn"] = "admin@contoso.example"
 			parts[1] = strings.Split(sign(t, other, kidA, c), ".")[1]
 			return strings.Join(parts, ".")
-		}, "token signature invalid"},
-		{"unknown kid", func(t *testing.T) string { return sign(t, testKey(t, 0), "no-such-kid", userClaims()) }, "token signing key not recognised"},
+		}, "The token's signature is invalid."},
+		{"unknown kid", func(t *testing.T) string { return sign(t, testKey(t, 0), "no-such-kid", userClaims()) }, "The token's signing key is not recognised."},
 		{"no kid", func(t *testing.T) string {
 			s, err := jwt.NewWithClaims(jwt.SigningMethodRS256, userClaims()).SignedString(testKey(t, 0))
 			if err != nil {
 				t.Fatal(err)
 			}
 			return s
-		}, "token has no key id"},
+		}, "The token has no key id."},
 		{"alg none", func(t *testing.T) string {
 			tok := jwt.NewWithClaims(jwt.SigningMethodNone, userClaims())
 			tok.Header["kid"] = kidA
@@ -191,7 +191,7 @@ func TestValidateRejects(t *testing.T) {
 				t.Fatal(err)
 			}
 			return s
-		}, "token signing algorithm not accepted"},
+		}, "The token's signing algorithm is not accepted."},
 		{"HS256 with the RSA public key as HMAC secret", func(t *testing.T) string {
 			der, err := x509.MarshalPKIXPublicKey(&testKey(t, 0).PublicKey)
 			if err != nil {
@@ -205,7 +205,7 @@ func TestValidateRejects(t *testing.T) {
 				t.Fatal(err)
 			}
 			return s
-		}, "token signing algorithm not accepted"},
+		}, "The token's signing algorithm is not accepted."},
 		{"RS512 with the right key", func(t *testing.T) string {
 			tok := jwt.NewWithClaims(jwt.SigningMethodRS512, userClaims())
 			tok.Header["kid"] = kidA
@@ -214,18 +214,18 @@ func TestValidateRejects(t *testing.T) {
 				t.Fatal(err)
 			}
 			return s
-		}, "token signing algorithm not accepted"},
+		}, "The token's signing algorithm is not accepted."},
 		{"unknown alg", func(t *testing.T) string {
 			parts := strings.Split(sign(t, testKey(t, 0), kidA, userClaims()), ".")
 			parts[0] = base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"XS999","kid":"key-a","typ":"JWT"}`))
 			return strings.Join(parts, ".")
-		}, "token signing algorithm not accepted"},
-		{"empty string", func(*testing.T) string { return "" }, "missing bearer token"},
-		{"two segments", func(*testing.T) string { return "a.b" }, "token malformed"},
-		{"garbage", func(*testing.T) string { return "not a token at all" }, "token malformed"},
-		{"three segments of garbage", func(*testing.T) string { return "a.b.c" }, "token malformed"},
-		{"claims of the wrong type", claimsWith(func(c jwt.MapClaims) { c["roles"] = "Nimbus.Core" }), "token malformed"},
-		{"too long", func(*testing.T) string { return strings.Repeat("a", MaxTokenLength+1) }, "token malformed"},
+		}, "The token's signing algorithm is not accepted."},
+		{"empty string", func(*testing.T) string { return "" }, "A bearer token is required: send Authorization: Bearer <access token>."},
+		{"two segments", func(*testing.T) string { return "a.b" }, "The token is malformed."},
+		{"garbage", func(*testing.T) string { return "not a token at all" }, "The token is malformed."},
+		{"three segments of garbage", func(*testing.T) string { return "a.b.c" }, "The token is malformed."},
+		{"claims of the wrong type", claimsWith(func(c jwt.MapClaims) { c["roles"] = "Nimbus.Core" }), "The token is malformed."},
+		{"too long", func(*testing.T) string { return strings.Repeat("a", MaxTokenLength+1) }, "The token is malformed."},
 	}
 	v := newTestValidator(t)
 	for _, tt := range tests {
@@ -281,9 +281,9 @@ func TestValidateFailsClosedWithoutConfig(t *testing.T) {
 		keys    KeySet
 		wantMsg string
 	}{
-		{"no audiences", Config{TenantKnown: knownTenants(tenantA), Now: clock}, keys, "token audience not accepted"},
-		{"no tenant lookup", Config{Audiences: []string{audience}, Now: clock}, keys, "token tenant not known"},
-		{"no key set", Config{Audiences: []string{audience}, TenantKnown: knownTenants(tenantA), Now: clock}, nil, "token signing key not recognised"},
+		{"no audiences", Config{TenantKnown: knownTenants(tenantA), Now: clock}, keys, "The token's audience is not accepted."},
+		{"no tenant lookup", Config{Audiences: []string{audience}, Now: clock}, keys, "The token's tenant is not known to Nimbus."},
+		{"no key set", Config{Audiences: []string{audience}, TenantKnown: knownTenants(tenantA), Now: clock}, nil, "The token's signing key is not recognised."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -300,5 +300,5 @@ func TestValidateUsesRealClockByDefault(t *testing.T) {
 	// userClaims expired long ago by the real clock.
 	token := sign(t, testKey(t, 0), kidA, userClaims())
 	_, err := v.Validate(context.Background(), token)
-	wantUnauthenticated(t, err, "token expired", token)
+	wantUnauthenticated(t, err, "The token has expired.", token)
 }

@@ -8,7 +8,11 @@ import (
 )
 
 func (s *Server) exportDirectory(w http.ResponseWriter, r *http.Request, caller nimbus.Caller) error {
-	d, err := s.cfg.Directory.Export(r.Context(), caller, r.PathValue("tenantId"))
+	tenant, err := s.adminTenant(r, caller, r.PathValue("tenantId"))
+	if err != nil {
+		return err
+	}
+	d, err := s.cfg.Directory.Export(r.Context(), caller, tenant)
 	if err != nil {
 		return err
 	}
@@ -17,15 +21,20 @@ func (s *Server) exportDirectory(w http.ResponseWriter, r *http.Request, caller 
 }
 
 // importDirectory replaces the tenant's directory. The tenant id of the path decides; a body
-// naming another tenant is refused rather than silently re-targeted.
+// naming another tenant is refused rather than silently re-targeted. A body that is not a
+// directory object (null, a number, an array) is refused before it could become an empty
+// import (SPEC 10).
 func (s *Server) importDirectory(w http.ResponseWriter, r *http.Request, caller nimbus.Caller) error {
-	var d nimbus.Directory
+	tenant, err := s.adminTenant(r, caller, r.PathValue("tenantId"))
+	if err != nil {
+		return err
+	}
+	var d *nimbus.Directory
 	if err := decodeJSON(w, r, MaxDirectoryBody, &d); err != nil {
 		return err
 	}
-	tenant := r.PathValue("tenantId")
-	if !nimbus.ValidTenantID(tenant) {
-		return nimbus.Invalid("tenantId", "The tenant id in the path must be a GUID.")
+	if d == nil {
+		return nimbus.Invalid("", "The request body must be a tenant directory (a JSON object with ous, services, users and addressBooks), not null.")
 	}
 	if d.TenantID == "" {
 		d.TenantID = tenant
@@ -34,10 +43,10 @@ func (s *Server) importDirectory(w http.ResponseWriter, r *http.Request, caller 
 		return nimbus.Invalid("tenantId", "The body's tenantId %q differs from the tenant in the path.", d.TenantID)
 	}
 	d.TenantID = tenant
-	x, err := s.cfg.Directory.Import(r.Context(), caller, d)
+	x, err := s.cfg.Directory.Import(r.Context(), caller, *d)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, x.Directory())
+	writeJSON(w, http.StatusOK, s.cfg.Directory.View(x))
 	return nil
 }

@@ -9,26 +9,34 @@ import (
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
-// adminTenant is the tenant an admin call is about: the caller's own for a user (a tenantId
-// parameter must then match), the tenantId parameter for an operator app.
-func adminTenant(r *http.Request, caller nimbus.Caller, given string) (string, error) {
+// adminTenant authorizes an admin call and returns the tenant it is about: given (a path or
+// body value) or else the tenantId query parameter; a user's own tenant when both are empty.
+// An app token must name the tenant (SPEC 10). A tenant the caller may not act on answers
+// 404 like a missing one (SPEC 2.1).
+func (s *Server) adminTenant(r *http.Request, caller nimbus.Caller, given string) (string, error) {
 	if given == "" {
 		given = r.URL.Query().Get("tenantId")
 	}
-	if caller.IsApp {
-		if !nimbus.ValidTenantID(given) {
-			return "", nimbus.Invalid("tenantId", "tenantId (a GUID) is required with an application token.")
-		}
-		return given, nil
+	if given == "" && !caller.IsApp {
+		given = caller.TenantID
 	}
-	if given != "" && !strings.EqualFold(given, caller.TenantID) {
-		return "", nimbus.Forbidden("You may only administer your own tenant.")
+	if given == "" {
+		return "", nimbus.Invalid("tenantId", "The tenantId parameter (a GUID) is required with an application token.")
 	}
-	return caller.TenantID, nil
+	if !nimbus.ValidTenantID(given) {
+		return "", nimbus.Invalid("tenantId", "The tenantId %q is not a GUID.", given)
+	}
+	if err := s.cfg.Directory.AuthorizeAdmin(r.Context(), caller, given); err != nil {
+		return "", err
+	}
+	if strings.EqualFold(given, caller.TenantID) {
+		return caller.TenantID, nil
+	}
+	return given, nil
 }
 
 func (s *Server) listSubscriptions(w http.ResponseWriter, r *http.Request, caller nimbus.Caller) error {
-	tenant, err := adminTenant(r, caller, "")
+	tenant, err := s.adminTenant(r, caller, "")
 	if err != nil {
 		return err
 	}
@@ -53,7 +61,7 @@ func parseTime(target, v string) (time.Time, error) {
 
 func (s *Server) listFailures(w http.ResponseWriter, r *http.Request, caller nimbus.Caller) error {
 	q := r.URL.Query()
-	tenant, err := adminTenant(r, caller, "")
+	tenant, err := s.adminTenant(r, caller, "")
 	if err != nil {
 		return err
 	}
@@ -89,7 +97,7 @@ func (s *Server) replayFailures(w http.ResponseWriter, r *http.Request, caller n
 	if err := decodeJSON(w, r, MaxBody, &req); err != nil {
 		return err
 	}
-	tenant, err := adminTenant(r, caller, req.TenantID)
+	tenant, err := s.adminTenant(r, caller, req.TenantID)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
@@ -64,9 +65,12 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if detail.Message == "" {
 		detail.Message = defaultMessage(e.Kind)
 	}
+	if detail.Code != string(nimbus.KindInternal) {
+		detail.Message = sentence(detail.Message, detail.Target)
+	}
 	switch status {
 	case http.StatusUnauthorized:
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		w.Header().Set("WWW-Authenticate", bearerChallenge(r.Header.Get("Authorization")))
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		after := e.RetryAfter
 		if after <= 0 {
@@ -75,6 +79,42 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		w.Header().Set("Retry-After", strconv.Itoa(int((after+time.Second-1)/time.Second)))
 	}
 	writeJSON(w, status, errorBody{Error: detail})
+}
+
+// sentence makes sure a message reaches the caller as a full sentence (SPEC 3): a capital
+// letter first, unless the message starts with the name of a field (as "tenantId must be a
+// GUID" does), and a full stop at the end. Messages are written as sentences where they are
+// made; this keeps the wire format right for any that are not.
+func sentence(msg, target string) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return msg
+	}
+	first, _, _ := strings.Cut(msg, " ")
+	field, _, _ := strings.Cut(target, ".")
+	field, _, _ = strings.Cut(field, "[")
+	if first != field && strings.Trim(first, "abcdefghijklmnopqrstuvwxyz") == "" {
+		msg = strings.ToUpper(msg[:1]) + msg[1:]
+	}
+	if !strings.ContainsAny(msg[len(msg)-1:], ".?!") {
+		msg += "."
+	}
+	return msg
+}
+
+// bearerChallenge is the WWW-Authenticate value of a 401 (RFC 6750 section 3): a request
+// without bearer credentials (no Authorization header, or another scheme) gets the bare
+// challenge with no error code; a malformed Authorization header is invalid_request; a
+// bearer token that was refused is invalid_token.
+func bearerChallenge(authorization string) string {
+	fields := strings.Fields(authorization)
+	switch {
+	case len(fields) == 0 || !strings.EqualFold(fields[0], "Bearer"):
+		return "Bearer"
+	case len(fields) != 2:
+		return `Bearer error="invalid_request"`
+	}
+	return `Bearer error="invalid_token"`
 }
 
 func defaultMessage(k nimbus.Kind) string {

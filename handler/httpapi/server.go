@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -33,7 +34,12 @@ type Config struct {
 	Logger        *slog.Logger
 	Version       string
 	Mode          string
-	PublicBaseURL string // e.g. https://nimbusflow.example.com; empty: derived from the request
+	PublicBaseURL string // e.g. https://nimbusflow.example.com; empty: see baseURL
+	// TrustForwardedHeaders lets X-Forwarded-Host and X-Forwarded-Proto name the public base
+	// URL when PublicBaseURL is empty. Only for a proxy that sets them itself.
+	TrustForwardedHeaders bool
+	// ListenAddr is the address the server listens on, the base URL's last resort.
+	ListenAddr    string
 	Authenticate  Authenticator
 	Directory     *app.Directory
 	AddressBooks  *app.AddressBooks
@@ -78,35 +84,38 @@ func (s *Server) handle(pattern string, h http.HandlerFunc) {
 
 func (s *Server) register() {
 	s.handle("GET /{$}", s.status)
-	s.handle("GET /v1/diagnostics/testconnection", s.user(s.testConnection))
-	s.handle("GET /v2/AddressBooks", s.user(s.listAddressBooks))
-	s.handle("GET /v2/AddressBooks/{AddressBook}/contacts", s.user(s.getContacts))
-	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts", s.user(s.addContact))
-	s.handle("PUT /v2/AddressBooks/{AddressBook}/contacts", s.user(s.updateContact))
-	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts/delete", s.user(s.removeContacts))
-	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts/clear", s.user(s.clearContacts))
-	s.handle("POST /v1/triggers/tasks", s.user(s.registerTaskTrigger))
+	s.handle("GET /v1/diagnostics/testconnection", s.op(nimbus.GroupTestConnection, s.testConnection))
+	s.handle("GET /v2/AddressBooks", s.op(nimbus.GroupAddressBooks, s.listAddressBooks))
+	s.handle("GET /v2/AddressBooks/{AddressBook}/contacts", s.op(nimbus.GroupAddressBooks, s.getContacts))
+	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts", s.op(nimbus.GroupAddressBooks, s.addContact))
+	s.handle("PUT /v2/AddressBooks/{AddressBook}/contacts", s.op(nimbus.GroupAddressBooks, s.updateContact))
+	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts/delete", s.op(nimbus.GroupAddressBooks, s.removeContacts))
+	s.handle("POST /v2/AddressBooks/{AddressBook}/contacts/clear", s.op(nimbus.GroupAddressBooks, s.clearContacts))
+	s.handle("POST /v1/triggers/tasks", s.op(nimbus.GroupConversations, s.registerTaskTrigger))
+	// Deleting a trigger needs no role: Power Automate removes a flow's trigger when the flow
+	// is turned off or deleted, also after its owner lost the role; the use case lets only the
+	// owner (or a tenant admin) delete it.
 	s.handle("DELETE /v1/triggers/tasks/{triggerId}", s.user(s.deleteTrigger(nimbus.KindTask)))
-	s.handle("GET /v1/tasks/service-contacts", s.user(s.upnList(s.cfg.Directory.ConversationServices)))
-	s.handle("GET /v1/tasks/events", s.user(s.staticList(nimbus.GroupStaticLists, nimbus.TaskEventList())))
-	s.handle("GET /v1/tasks/modalities", s.user(s.staticList(nimbus.GroupStaticLists, nimbus.Modalities)))
-	s.handle("GET /v1/tasks/directions", s.user(s.staticList(nimbus.GroupStaticLists, nimbus.Directions)))
-	s.handle("PUT /v1/tasks/{taskId}", s.user(s.updateTask))
-	s.handle("GET /v1/tasks/users-for-preferred-routing", s.user(s.upnList(s.cfg.Directory.PreferredRoutingUsers)))
-	s.handle("GET /v1/ExternalTasks/service-contacts", s.user(s.upnList(s.cfg.Directory.ExternalTaskServices)))
-	s.handle("GET /v1/ExternalTasks/distribution-priorities", s.user(s.staticList(nimbus.GroupConversations, nimbus.Priorities)))
-	s.handle("POST /v1/ExternalTasks", s.user(s.addExternalTask))
-	s.handle("DELETE /v1/ExternalTasks/{externalTaskId}", s.user(s.removeExternalTask))
-	s.handle("POST /internal/v1/task-events", s.user(s.ingestEvents))
+	s.handle("GET /v1/tasks/service-contacts", s.op(nimbus.GroupConversations, s.upnList(s.cfg.Directory.ConversationServices)))
+	s.handle("GET /v1/tasks/events", s.op(nimbus.GroupStaticLists, s.staticList(nimbus.GroupStaticLists, nimbus.TaskEventList())))
+	s.handle("GET /v1/tasks/modalities", s.op(nimbus.GroupStaticLists, s.staticList(nimbus.GroupStaticLists, nimbus.Modalities)))
+	s.handle("GET /v1/tasks/directions", s.op(nimbus.GroupStaticLists, s.staticList(nimbus.GroupStaticLists, nimbus.Directions)))
+	s.handle("PUT /v1/tasks/{taskId}", s.op(nimbus.GroupConversations, s.updateTask))
+	s.handle("GET /v1/tasks/users-for-preferred-routing", s.op(nimbus.GroupConversations, s.upnList(s.cfg.Directory.PreferredRoutingUsers)))
+	s.handle("GET /v1/ExternalTasks/service-contacts", s.op(nimbus.GroupConversations, s.upnList(s.cfg.Directory.ExternalTaskServices)))
+	s.handle("GET /v1/ExternalTasks/distribution-priorities", s.op(nimbus.GroupConversations, s.staticList(nimbus.GroupConversations, nimbus.Priorities)))
+	s.handle("POST /v1/ExternalTasks", s.op(nimbus.GroupConversations, s.addExternalTask))
+	s.handle("DELETE /v1/ExternalTasks/{externalTaskId}", s.op(nimbus.GroupConversations, s.removeExternalTask))
+	s.handle("POST /internal/v1/task-events", s.core(s.ingestEvents))
 	// The admin API answers under /admin/v1 (SPEC 10) and under /manage/v1: the Functions host
 	// reserves every route that starts with "admin" for its own management API, so in Azure
 	// the Admin function is published at /manage/v1.
 	for _, prefix := range AdminPrefixes {
-		s.handle("GET "+prefix+"/tenants/{tenantId}/directory", s.user(s.exportDirectory))
-		s.handle("PUT "+prefix+"/tenants/{tenantId}/directory", s.user(s.importDirectory))
-		s.handle("GET "+prefix+"/subscriptions", s.user(s.listSubscriptions))
-		s.handle("GET "+prefix+"/delivery-failures", s.user(s.listFailures))
-		s.handle("POST "+prefix+"/delivery-failures/replay", s.user(s.replayFailures))
+		s.handle("GET "+prefix+"/tenants/{tenantId}/directory", s.admin(s.exportDirectory))
+		s.handle("PUT "+prefix+"/tenants/{tenantId}/directory", s.admin(s.importDirectory))
+		s.handle("GET "+prefix+"/subscriptions", s.admin(s.listSubscriptions))
+		s.handle("GET "+prefix+"/delivery-failures", s.admin(s.listFailures))
+		s.handle("POST "+prefix+"/delivery-failures/replay", s.admin(s.replayFailures))
 	}
 	if s.cfg.Dev != nil {
 		s.handle("POST /dev/token", s.devToken)
@@ -132,9 +141,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(rec, r, slog.New(slog.DiscardHandler), &nimbus.Error{Kind: nimbus.KindInternal})
 			}
 		}
-		s.log.InfoContext(r.Context(), "request", "correlationId", id, "method", r.Method, "route", r.Pattern, "status", rec.status, "ms", time.Since(start).Milliseconds())
+		attrs := []any{"correlationId", id, "method", r.Method, "route", r.Pattern, "status", rec.status, "ms", time.Since(start).Milliseconds()}
+		if r.Pattern == "/" || r.Pattern == "" {
+			// No route matched: the pattern says nothing, the path says what was asked for.
+			// It is cut short so a caller cannot write arbitrary amounts into the log.
+			attrs = append(attrs, "path", truncate(r.URL.EscapedPath(), maxLoggedPath))
+		}
+		s.log.InfoContext(r.Context(), "request", attrs...)
 	}()
 	s.mux.ServeHTTP(rec, r)
+}
+
+// maxLoggedPath bounds the path of an unknown route in the request log.
+const maxLoggedPath = 256
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 type correlationKey struct{}
@@ -193,14 +218,37 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	writeError(w, r, s.log, nimbus.NotFound("No operation is served at %s %s.", r.Method, r.URL.Path))
 }
 
-// baseURL is the public base URL for Location headers and dev metadata.
+// baseURL is the public base URL for Location headers and dev metadata: the configured one;
+// else, when a proxy is trusted to set them, the X-Forwarded-Host and X-Forwarded-Proto
+// headers; else the address this server accepted the connection on. The request's Host
+// header never decides on its own: a client could point the links we hand out (which Power
+// Automate later calls with its credentials) at a host of its choosing.
 func (s *Server) baseURL(r *http.Request) string {
 	if s.cfg.PublicBaseURL != "" {
 		return strings.TrimRight(s.cfg.PublicBaseURL, "/")
 	}
 	scheme := "http"
-	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+	if r.TLS != nil {
 		scheme = "https"
 	}
-	return scheme + "://" + r.Host
+	if s.cfg.TrustForwardedHeaders {
+		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
+			scheme = p
+		}
+		host := firstValue(r.Header.Get("X-Forwarded-Host"))
+		if host == "" {
+			host = r.Host
+		}
+		return scheme + "://" + host
+	}
+	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok && addr != nil {
+		return scheme + "://" + addr.String()
+	}
+	return scheme + "://" + s.cfg.ListenAddr
+}
+
+// firstValue is the first entry of a comma-separated header value, as proxies append theirs.
+func firstValue(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	return strings.ToLower(strings.TrimSpace(first))
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -47,7 +48,14 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	dev := entra.NewAsyncDevIssuer("api://test", func() (*rsa.PrivateKey, error) { return key, nil })
-	v := entra.NewValidator(entra.Config{Audiences: []string{"api://test"}, TenantKnown: dir.TenantKnown}, dev)
+	trust := nimbus.NewAppTrust([]string{app.DevOperatorTenantID}, nil)
+	known := func(ctx context.Context, tenant string) (bool, error) {
+		if trust.OperatorTenant(tenant) {
+			return true, nil
+		}
+		return dir.TenantKnown(ctx, tenant)
+	}
+	v := entra.NewValidator(entra.Config{Audiences: []string{"api://test"}, TenantKnown: known}, dev)
 	srv := New(Config{
 		Version: "test", Mode: "test",
 		Authenticate: func(ctx context.Context, authz string) (nimbus.Caller, error) {
@@ -56,7 +64,7 @@ func newEnv(t testing.TB) *env {
 				return nimbus.Caller{}, err
 			}
 			c, err := v.Validate(ctx, tok)
-			return nimbus.Caller{TenantID: c.TenantID, UPN: c.UPN, AppID: c.AppID, Roles: c.Roles, IsApp: c.IsApp}, err
+			return trust.Resolve(nimbus.Caller{TenantID: c.TenantID, UPN: c.UPN, AppID: c.AppID, Roles: c.Roles, IsApp: c.IsApp}), err
 		},
 		Directory:    dir,
 		AddressBooks: app.NewAddressBooks(dir, db.Tables().Table(nimbus.TableContacts), 0),
@@ -240,5 +248,69 @@ func TestDevToken(t *testing.T) {
 	r := e.do(t, "GET", "/dev/.well-known/openid-configuration", "", "", nil)
 	if !strings.Contains(string(r.body), e.http.URL+"/dev/keys") {
 		t.Errorf("metadata does not point at our keys: %s", r.body)
+	}
+}
+
+// A request without credentials gets the bare challenge; a refused token gets
+// invalid_token (RFC 6750 section 3.1).
+func TestWWWAuthenticate(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name          string
+		authorization string
+		want          string
+	}{
+		{"no Authorization header", "", "Bearer"},
+		{"another scheme", "Basic dXNlcjpwYXNz", "Bearer"},
+		{"scheme without token", "Bearer", `Bearer error="invalid_request"`},
+		{"garbage token", "Bearer not.a.jwt", `Bearer error="invalid_token"`},
+		{"expired-looking junk", "bearer eyJhbGciOiJub25lIn0.e30.", `Bearer error="invalid_token"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), "GET", e.http.URL+"/v2/AddressBooks", nil)
+			if tt.authorization != "" {
+				req.Header.Set("Authorization", tt.authorization)
+			}
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != 401 || res.Header.Get("WWW-Authenticate") != tt.want {
+				t.Errorf("got %d with WWW-Authenticate %q, want 401 with %q", res.StatusCode, res.Header.Get("WWW-Authenticate"), tt.want)
+			}
+		})
+	}
+}
+
+// An unknown route is logged with the path that was asked for (not the catch-all pattern),
+// without its query string.
+func TestUnknownRouteLoggedWithPath(t *testing.T) {
+	var logs bytes.Buffer
+	srv := New(Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	for _, target := range []string{"/v9/nothing/here?sig=secret", "/" + strings.Repeat("p", 1000)} {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("GET", target, nil))
+		if rec.Code != 404 {
+			t.Fatalf("%s: status %d", target, rec.Code)
+		}
+	}
+	var lines []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 2 || lines[0]["path"] != "/v9/nothing/here" {
+		t.Fatalf("logs: %s", logs.String())
+	}
+	if p, _ := lines[1]["path"].(string); len(p) > maxLoggedPath+len("…") || !strings.HasPrefix(p, "/ppp") {
+		t.Errorf("a long path is logged as %q", p)
+	}
+	if strings.Contains(logs.String(), "secret") {
+		t.Errorf("query string logged: %s", logs.String())
 	}
 }

@@ -3,6 +3,7 @@ package nimbus
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // Role is a Nimbus role of a user. Ownership of a service is not a role: it comes from the
@@ -135,9 +136,24 @@ const (
 type TenantSettings struct {
 	// RevokedAccess defaults to RevokedEnforce.
 	RevokedAccess RevokedAccessPolicy `json:"revokedAccess,omitempty"`
-	// SigningSecret, when set, signs every webhook (Standard Webhooks, HMAC-SHA256). It is
-	// base64 of at least 24 random bytes, optionally with the "whsec_" prefix.
-	SigningSecret string `json:"signingSecret,omitempty"`
+	// SigningSecret is write-only (SPEC 4.3): on import, a new secret starts a rotation (the
+	// current one stays valid as the previous secret until PreviousSigningSecretExpiresAt),
+	// "" stops signing, and absent keeps the stored secrets, so an exported directory can be
+	// imported again unchanged. It is base64 of 24 to 64 random bytes, optionally with the
+	// "whsec_" prefix. No answer ever carries it.
+	SigningSecret *string `json:"signingSecret,omitempty"`
+	// SigningSecretSet and SigningSecretSetAt are read-only: exports say whether a secret is
+	// set and since when.
+	SigningSecretSet   bool       `json:"signingSecretSet,omitempty"`
+	SigningSecretSetAt *time.Time `json:"signingSecretSetAt,omitempty"`
+	// PreviousSigningSecretExpiresAt is when the previous secret of a rotation stops signing.
+	// Exports show it during the grace period. On import it sets the end of the grace: of the
+	// rotation the import starts (default DefaultSigningGrace), or of the one under way (a
+	// time in the past ends it); at most MaxSigningGrace ahead.
+	PreviousSigningSecretExpiresAt *time.Time `json:"previousSigningSecretExpiresAt,omitempty"`
+	// Signing holds the secrets themselves. It is never part of the API; the directory
+	// store keeps it.
+	Signing SigningSecrets `json:"-"`
 }
 
 // FoldUPN is the canonical form of a UPN for comparisons and map keys.
@@ -149,14 +165,17 @@ type Caller struct {
 	UPN      string // empty for app tokens
 	ObjectID string
 	AppID    string
-	Roles    []string // app roles such as AppRoleCore
+	Roles    []string // app roles such as AppRoleCore, as AppTrust.Resolve admits them
 	IsApp    bool
+	// Operator is true for an app token of a trusted operator app (AppTrust): it may act as
+	// Nimbus core and administer every tenant. Set only by AppTrust.Resolve.
+	Operator bool
 }
 
 // App roles carried by application tokens.
 const (
 	AppRoleCore  = "Nimbus.Core"  // Nimbus core: the internal ingest API
-	AppRoleAdmin = "Nimbus.Admin" // operators: admin API for every tenant
+	AppRoleAdmin = "Nimbus.Admin" // admin API: every tenant for operator apps, else the token's own
 )
 
 // HasAppRole reports whether an app token carries role r.

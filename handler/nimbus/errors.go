@@ -102,5 +102,5 @@ func Conflict(format string, args ...any) *Error {
 
 // Unavailable wraps a storage or queue failure that is expected to pass.
 func Unavailable(op string, err error) *Error {
-	return &Error{Kind: KindUnavailable, Message: "the service is temporarily unavailable, try again later", RetryAfter: 5 * time.Second, Err: fmt.Errorf("%s: %w", op, err)}
+	return &Error{Kind: KindUnavailable, Message: "The service is temporarily unavailable; try again later.", RetryAfter: 5 * time.Second, Err: fmt.Errorf("%s: %w", op, err)}
 }

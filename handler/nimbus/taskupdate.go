@@ -1,6 +1,9 @@
 package nimbus
 
-import "fmt"
+import (
+	"encoding/json"
+	"fmt"
+)
 
 // Limits of what flows may write on a task.
 const (
@@ -62,9 +65,8 @@ func (p *CustomerPatch) textFields(c *Customer) []struct {
 	}
 }
 
-// Validate checks the update's limits, naming the field, and gives preferred users without a
-// priority the highest one (1). Whether preferred users exist and are visible is checked by
-// the use case.
+// Validate checks the update's limits, naming the field. Whether preferred users exist and
+// are visible is checked by the use case.
 func (u *TaskUpdate) Validate() error {
 	if c := u.Customer; c != nil {
 		for _, f := range c.textFields(&Customer{}) {
@@ -100,13 +102,35 @@ func (u *TaskUpdate) Validate() error {
 			if !ValidUPN(p.UPN) {
 				return Invalid(at+".upn", "%s.upn must be a user principal name", at)
 			}
-			if p.Priority == 0 {
-				p.Priority = 1 // no priority given: the highest, as in Nimbus
-			}
-			if p.Priority < 1 || p.Priority > 99 {
-				return Invalid(at+".priority", "%s.priority must be between 1 (high) and 99 (low), got %d", at, p.Priority)
+			if p.Priority < MinPreferredUserPriority || p.Priority > MaxPreferredUserPriority {
+				return Invalid(at+".priority", "%s.priority must be between %d (high) and %d (low), got %d; leave it out for %d.", at, MinPreferredUserPriority, MaxPreferredUserPriority, p.Priority, MinPreferredUserPriority)
 			}
 		}
+	}
+	return nil
+}
+
+// The range of a preferred user's priority: 1 is the highest, and what an absent priority
+// means.
+const (
+	MinPreferredUserPriority = 1
+	MaxPreferredUserPriority = 99
+)
+
+// UnmarshalJSON reads a preferred user of a request. An absent (or null) priority is the
+// highest, as in Nimbus; a priority that is given, 0 included, must be in range, which
+// Validate checks.
+func (p *PreferredUser) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		UPN      string `json:"upn"`
+		Priority *int   `json:"priority"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*p = PreferredUser{UPN: raw.UPN, Priority: MinPreferredUserPriority}
+	if raw.Priority != nil {
+		p.Priority = *raw.Priority
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package nimbus
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 )
@@ -8,7 +9,10 @@ import (
 func TestTaskInformationApply(t *testing.T) {
 	first, company := "Ada", "Engines"
 	ti := TaskInformation{Customer: Customer{LastName: "Lovelace"}, CustomContextParameters: []Parameter{{"a", "1"}}}
-	users := []PreferredUser{{UPN: "x@contoso.com"}}
+	var users []PreferredUser
+	if err := json.Unmarshal([]byte(`[{"upn":"x@contoso.com"}]`), &users); err != nil {
+		t.Fatal(err)
+	}
 	u := TaskUpdate{
 		Customer:                &CustomerPatch{FirstName: &first, Company: &company},
 		CustomContextParameters: []Parameter{{"a", "2"}, {"b", "3"}},
@@ -49,5 +53,38 @@ func TestParameterLimitCountsOnlyNewNames(t *testing.T) {
 	}
 	if _, err := ti.Apply(&TaskUpdate{CustomContextParameters: []Parameter{{"new", "v"}}}); KindOf(err) != KindInvalid {
 		t.Errorf("adding past the limit: %v", err)
+	}
+}
+
+// Only an absent priority means 1; an explicit 0 is out of range (1..99).
+func TestPreferredUserPriority(t *testing.T) {
+	tests := []struct {
+		body string
+		want int
+		ok   bool
+	}{
+		{`{"preferredUsers":[{"upn":"x@contoso.com"}]}`, 1, true},
+		{`{"preferredUsers":[{"upn":"x@contoso.com","priority":null}]}`, 1, true},
+		{`{"preferredUsers":[{"upn":"x@contoso.com","priority":1}]}`, 1, true},
+		{`{"preferredUsers":[{"upn":"x@contoso.com","priority":99}]}`, 99, true},
+		{`{"preferredUsers":[{"upn":"x@contoso.com","priority":0}]}`, 0, false},
+		{`{"preferredUsers":[{"upn":"x@contoso.com","priority":-1}]}`, 0, false},
+		{`{"preferredUsers":[{"upn":"x@contoso.com","priority":100}]}`, 0, false},
+	}
+	for _, tt := range tests {
+		var u TaskUpdate
+		if err := json.Unmarshal([]byte(tt.body), &u); err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		err := u.Validate()
+		if !tt.ok {
+			if e, ok := err.(*Error); !ok || e.Target != "preferredUsers[0].priority" {
+				t.Errorf("%s: got %v, want InvalidArgument at preferredUsers[0].priority", tt.body, err)
+			}
+			continue
+		}
+		if err != nil || (*u.PreferredUsers)[0].Priority != tt.want {
+			t.Errorf("%s: got %+v, %v; want priority %d", tt.body, u.PreferredUsers, err, tt.want)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package nimbus
 
 import (
-	"encoding/base64"
 	"fmt"
 	"regexp"
 	"slices"
@@ -100,24 +99,12 @@ func (s *TenantSettings) validate() error {
 	default:
 		return Invalid("settings.revokedAccess", "settings.revokedAccess must be %q or %q", RevokedEnforce, RevokedLegacy)
 	}
-	if s.SigningSecret != "" {
-		if _, err := SigningKey(s.SigningSecret); err != nil {
-			return Invalid("settings.signingSecret", "settings.signingSecret must be base64 of at least 24 bytes, optionally prefixed with whsec_")
+	if s.SigningSecret != nil && strings.TrimSpace(*s.SigningSecret) != "" {
+		if _, err := SigningKey(strings.TrimSpace(*s.SigningSecret)); err != nil {
+			return Invalid("settings.signingSecret", "settings.signingSecret must be base64 of 24 to 64 random bytes, optionally prefixed with whsec_.")
 		}
 	}
 	return nil
-}
-
-// SigningKey decodes a webhook signing secret ("whsec_" + base64, or plain base64).
-func SigningKey(secret string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil {
-		return nil, err
-	}
-	if len(key) < 24 || len(key) > 64 {
-		return nil, fmt.Errorf("signing key must be 24 to 64 bytes, got %d", len(key))
-	}
-	return key, nil
 }
 
 func (d *Directory) validateOUs() error {

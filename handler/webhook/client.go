@@ -124,8 +124,10 @@ func New(cfg Config) *Client {
 
 // Post sends one notification attempt and reports what happened; it never returns an error.
 // id is the webhook-id, the same for every retry of one delivery; body is the JSON payload;
-// secret is the tenant's Standard Webhooks signing secret ("whsec_" + base64, or base64), and
-// "" sends no signature.
+// secret is the tenant's Standard Webhooks signing secret ("whsec_" + base64, or base64), or
+// during a rotation several of them separated by spaces (nimbus.SigningSecrets.Active): each
+// adds one signature to webhook-signature, space-separated as the scheme allows. "" sends no
+// signature.
 //
 // The URL is checked against the Policy first, then its resolved addresses when connecting;
 // a refusal is Attempt{Err: ErrAddressNotAllowed} and nothing is sent. A transport failure
@@ -137,8 +139,8 @@ func (c *Client) Post(ctx context.Context, url, id string, body []byte, secret s
 	if err := c.policy.CheckURL(url); err != nil {
 		return nimbus.Attempt{Err: ErrAddressNotAllowed}
 	}
-	var key []byte
-	if secret != "" {
+	var keys [][]byte
+	for _, secret := range strings.Fields(secret) {
 		k, err := nimbus.SigningKey(secret)
 		if err != nil {
 			// The tenant asked for signed notifications; sending this one unsigned would
@@ -146,7 +148,7 @@ func (c *Client) Post(ctx context.Context, url, id string, body []byte, secret s
 			// delivery goes through once the secret is fixed.
 			return nimbus.Attempt{Err: errTextSecret}
 		}
-		key = k
+		keys = append(keys, k)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -159,8 +161,8 @@ func (c *Client) Post(ctx context.Context, url, id string, body []byte, secret s
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", timestamp)
-	if key != nil {
-		req.Header.Set("webhook-signature", sign(key, id, timestamp, body))
+	if len(keys) > 0 {
+		req.Header.Set("webhook-signature", sign(keys, id, timestamp, body))
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -173,16 +175,21 @@ func (c *Client) Post(ctx context.Context, url, id string, body []byte, secret s
 	return nimbus.Attempt{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 }
 
-// sign returns the Standard Webhooks signature header value: "v1," and the base64 of
-// HMAC-SHA256(key, "{id}.{timestamp}.{body}").
-func sign(key []byte, id, timestamp string, body []byte) string {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(id))
-	m.Write([]byte{'.'})
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+// sign returns the Standard Webhooks signature header value: for each key "v1," and the
+// base64 of HMAC-SHA256(key, "{id}.{timestamp}.{body}"), separated by spaces, so a receiver
+// holding any one of the keys can verify the notification.
+func sign(keys [][]byte, id, timestamp string, body []byte) string {
+	sigs := make([]string, 0, len(keys))
+	for _, key := range keys {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(id))
+		m.Write([]byte{'.'})
+		m.Write([]byte(timestamp))
+		m.Write([]byte{'.'})
+		m.Write(body)
+		sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
+	}
+	return strings.Join(sigs, " ")
 }
 
 // retryAfter parses a Retry-After value (delay seconds or an HTTP date, relative to now),
