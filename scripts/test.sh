@@ -33,6 +33,17 @@ for tool in go node npm; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
 done
 
+# The pinned npm tools declare Node.js 20.19 or later (scripts/package.json "engines"); an
+# older Node fails here, before anything is installed, instead of somewhere inside a tool.
+node_min="20.19.0"
+node -e '
+  const want = process.argv[1].split(".").map(Number);
+  const have = process.versions.node.split(".").map(Number);
+  for (let i = 0; i < 3; i++) {
+    if (have[i] !== want[i]) process.exit(have[i] > want[i] ? 0 : 1);
+  }
+' "$node_min" || die "Node.js $node_min or later is needed (found $(node --version)); the pinned tools in scripts/package.json declare it"
+
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/nimbusflow-test.XXXXXX")"
 AZURITE_PID=""
 cleanup() {
@@ -70,7 +81,9 @@ stamp=scripts/node_modules/.nimbusflow-installed
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_hash" ]; then
   echo "installed tools match the lock file; skipping npm ci"
 else
-  npm ci --prefix scripts --ignore-scripts --no-audit --no-fund
+  # --engine-strict: a tool that does not declare support for this Node fails the install
+  # instead of printing an EBADENGINE warning and breaking later.
+  npm ci --prefix scripts --ignore-scripts --no-audit --no-fund --engine-strict
   echo "$lock_hash" >"$stamp"
 fi
 
