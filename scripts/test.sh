@@ -6,7 +6,9 @@
 #   3. gofmt and go vet
 #   4. Azurite on free loopback ports; the run FAILS if it cannot start, so the Azure adapter
 #      tests are never silently skipped
-#   5. go test -race with NIMBUS_TEST_AZURITE set
+#   5. go test -race with NIMBUS_TEST_AZURITE set; this includes the documentation checks
+#      (handler/docs_*_test.go and friends: README settings, error codes, paths, Bicep
+#      parameters, the local Functions settings and the core contract agree with the code)
 #   6. connector definitions (scripts/validate-connector.mjs)
 #   7. Bicep syntax (scripts/check-bicep.mjs)
 #
