@@ -16,7 +16,8 @@
 # and the summary lists each result. The last line counts Go tests as "N passed, N failed".
 #
 # Works from any directory, without a terminal and with CI=true.
-# Usage: scripts/test.sh
+# Usage: scripts/test.sh               run everything
+#        scripts/test.sh --check-node  only check that Node.js is recent enough
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,13 +39,26 @@ done
 # The pinned npm tools declare Node.js 20.19 or later (scripts/package.json "engines"); an
 # older Node fails here, before anything is installed, instead of somewhere inside a tool.
 node_min="20.19.0"
-node -e '
-  const want = process.argv[1].split(".").map(Number);
-  const have = process.versions.node.split(".").map(Number);
-  for (let i = 0; i < 3; i++) {
-    if (have[i] !== want[i]) process.exit(have[i] > want[i] ? 0 : 1);
-  }
-' "$node_min" || die "Node.js $node_min or later is needed (found $(node --version)); the pinned tools in scripts/package.json declare it"
+node_version="$(node --version 2>/dev/null || true)"
+node_version="${node_version#v}"
+node_ok=0
+IFS=. read -r have_major have_minor have_patch <<<"$node_version"
+IFS=. read -r want_major want_minor want_patch <<<"$node_min"
+if [[ "$have_major" =~ ^[0-9]+$ && "$have_minor" =~ ^[0-9]+$ && "${have_patch%%[!0-9]*}" =~ ^[0-9]+$ ]]; then
+  have_patch="${have_patch%%[!0-9]*}"
+  if ((have_major != want_major)); then
+    ((have_major > want_major)) && node_ok=1
+  elif ((have_minor != want_minor)); then
+    ((have_minor > want_minor)) && node_ok=1
+  else
+    ((have_patch >= want_patch)) && node_ok=1
+  fi
+fi
+[ "$node_ok" -eq 1 ] || die "Node.js $node_min or later is needed, found '${node_version:-none}'; the npm tools pinned in scripts/package.json declare it. Install Node.js 20 LTS (20.19 or later) or newer."
+if [ "${1:-}" = "--check-node" ]; then
+  echo "Node.js $node_version is recent enough (at least $node_min)"
+  exit 0
+fi
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/nimbusflow-test.XXXXXX")"
 AZURITE_PID=""
