@@ -168,7 +168,7 @@ var handlerSettings = {
   NIMBUS_APP_TENANTS: join(appTenants, ',')
   NIMBUS_APP_IDS: join(appIds, ',')
   NIMBUS_CALLBACK_ALLOWED_HOSTS: join(callbackAllowedHosts, ',')
-  NIMBUS_TRUST_FORWARDED_HEADERS: string(trustForwardedHeaders)
+  NIMBUS_TRUST_FORWARDED_HEADERS: trustForwardedHeaders ? 'true' : 'false'
   NIMBUS_DELIVERY_TIMEOUT: deliveryTimeout
   NIMBUS_CALLBACK_MAX_PER_HOST: string(callbackMaxPerHost)
   NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION: string(callbackMaxPerSubscription)
