@@ -21,7 +21,8 @@ Runs the Nimbus Flow Connector. With no storage settings it runs standalone on
 
 Flags:
   --directory FILE   import the tenant directory (or array of directories) in FILE at start
-  --help             show this help
+  -h, --help         show this help
+  --version          print the version
 
 Configuration comes from environment variables; see the README.
 `
@@ -42,6 +43,7 @@ const (
 
 type config struct {
 	help          bool
+	version       bool
 	mode          string
 	addr          string
 	dataDir       string
@@ -105,11 +107,16 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&cfg.directoryFile, "directory", "", "")
 	fs.BoolVar(&cfg.help, "help", false, "")
+	fs.BoolVar(&cfg.help, "h", false, "")
+	fs.BoolVar(&cfg.version, "version", false, "")
 	if err := fs.Parse(args); err != nil {
 		return cfg, fmt.Errorf("%w\n\n%s", err, usage)
 	}
 	if fs.NArg() > 0 && fs.Arg(0) != "serve" {
 		return cfg, fmt.Errorf("unknown command %q\n\n%s", fs.Arg(0), usage)
+	}
+	if cfg.help || cfg.version {
+		return cfg, nil // answered before the environment is read, so a bad setting cannot hide them
 	}
 
 	env := func(name, def string) string {

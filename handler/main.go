@@ -35,6 +35,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
+	if cfg.version {
+		fmt.Fprintf(stdout, "handler %s\n", version)
+		return nil
+	}
 	log := newLogger(cfg, stderr)
 	a, err := assemble(ctx, cfg, log)
 	if err != nil {

@@ -27,14 +27,55 @@ param authAudiences array
 @description('OpenID Connect metadata document used to find the token signing keys (NIMBUS_AUTH_METADATA_URL).')
 param authMetadataUrl string = 'https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration'
 
-@description('Public https base URL of the API, used in trigger Location headers (NIMBUS_PUBLIC_BASE_URL). Leave empty to use the default host name of the function app.')
+@description('Public https base URL of the API, used in trigger Location headers (NIMBUS_PUBLIC_BASE_URL); always set in Azure. Leave empty to use https:// and the default host name of the function app; set it when a custom domain or a gateway is in front.')
 param publicBaseUrl string = ''
 
-@description('Operator tenant ids whose app tokens act as Nimbus core and as operator of every tenant (NIMBUS_APP_TENANTS).')
-param appTenants array = []
+@description('Operator tenants (NIMBUS_APP_TENANTS): the Entra tenant ids whose app tokens may play Nimbus core (app role Nimbus.Core) and act as operator on every tenant (app role Nimbus.Admin). Usually the one tenant that holds the app registrations. App tokens from any other tenant never act beyond that tenant.')
+@minLength(1)
+param appTenants array
 
-@description('Client app ids of the operator tenants that are trusted; empty trusts every app of those tenants (NIMBUS_APP_IDS).')
+@description('Client ids of the apps that may use app roles (NIMBUS_APP_IDS), checked against the token\'s azp/appid: the Nimbus core client and your operator tooling. Empty: any app of an operator tenant that was granted the role.')
 param appIds array = []
+
+@description('Callback host patterns for flow triggers (NIMBUS_CALLBACK_ALLOWED_HOSTS), such as *.logic.azure.com or an exact host name. Empty keeps the built-in Power Platform and Logic Apps callback domains.')
+param callbackAllowedHosts array = []
+
+@description('Trust X-Forwarded-Host/X-Forwarded-Proto for absolute URLs (NIMBUS_TRUST_FORWARDED_HEADERS). Leave false: in Azure the public base URL is always set.')
+param trustForwardedHeaders bool = false
+
+@description('Timeout of one webhook delivery attempt, as a Go duration such as 30s (NIMBUS_DELIVERY_TIMEOUT).')
+param deliveryTimeout string = '30s'
+
+@description('Most concurrent deliveries to one callback host (NIMBUS_CALLBACK_MAX_PER_HOST).')
+@minValue(1)
+param callbackMaxPerHost int = 64
+
+@description('Most concurrent deliveries to one trigger subscription (NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION).')
+@minValue(1)
+param callbackMaxPerSubscription int = 4
+
+@description('Delays before each delivery retry, comma-separated Go durations (NIMBUS_RETRY_SCHEDULE). Empty keeps 5s,30s,2m,10m,30m,1h,2h,4h,8h.')
+param retrySchedule string = ''
+
+@description('Most contacts per address book (NIMBUS_MAX_CONTACTS_PER_BOOK).')
+@minValue(1)
+param maxContactsPerBook int = 65000
+
+@description('Most open external tasks per tenant (NIMBUS_MAX_OPEN_EXTERNAL_TASKS).')
+@minValue(1)
+param maxOpenExternalTasks int = 1000
+
+@description('How often housekeeping runs: retention of terminated tasks and other clean-up (NIMBUS_HOUSEKEEPING_INTERVAL).')
+param housekeepingInterval string = '1h'
+
+@description('Log level of the handler (NIMBUS_LOG_LEVEL).')
+@allowed([
+  'debug'
+  'info'
+  'warn'
+  'error'
+])
+param logLevel string = 'info'
 
 @description('Days after which transcripts are deleted from blob storage.')
 @minValue(1)
@@ -120,6 +161,24 @@ var serviceBusSettings = {
   NIMBUS_SERVICEBUS__clientId: identity.properties.clientId
 }
 
+// Every handler setting an operator chooses. The app settings are declared whole (see
+// modules/functionapp.bicep), so a setting changed in the portal is replaced on the next
+// deployment: change these parameters instead. An empty value means the handler's default.
+var handlerSettings = {
+  NIMBUS_APP_TENANTS: join(appTenants, ',')
+  NIMBUS_APP_IDS: join(appIds, ',')
+  NIMBUS_CALLBACK_ALLOWED_HOSTS: join(callbackAllowedHosts, ',')
+  NIMBUS_TRUST_FORWARDED_HEADERS: trustForwardedHeaders ? 'true' : 'false'
+  NIMBUS_DELIVERY_TIMEOUT: deliveryTimeout
+  NIMBUS_CALLBACK_MAX_PER_HOST: string(callbackMaxPerHost)
+  NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION: string(callbackMaxPerSubscription)
+  NIMBUS_RETRY_SCHEDULE: retrySchedule
+  NIMBUS_MAX_CONTACTS_PER_BOOK: string(maxContactsPerBook)
+  NIMBUS_MAX_OPEN_EXTERNAL_TASKS: string(maxOpenExternalTasks)
+  NIMBUS_HOUSEKEEPING_INTERVAL: housekeepingInterval
+  NIMBUS_LOG_LEVEL: logLevel
+}
+
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   params: {
@@ -137,10 +196,7 @@ module functionApp 'modules/functionapp.bicep' = {
     publicBaseUrl: publicBaseUrl
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
-    extraAppSettings: union(serviceBusSettings, {
-      NIMBUS_APP_TENANTS: join(appTenants, ',')
-      NIMBUS_APP_IDS: join(appIds, ',')
-    })
+    extraAppSettings: union(serviceBusSettings, handlerSettings)
   }
 }
 
@@ -155,6 +211,15 @@ output publicBaseUrl string = functionApp.outputs.publicBaseUrl
 
 @description('Client ID of the managed identity the app runs as.')
 output identityClientId string = identity.properties.clientId
+
+@description('Name of the HTTP function that receives Nimbus core\'s events (authLevel function): fetch its key with az functionapp function keys list.')
+output ingestFunctionName string = 'Ingest'
+
+@description('URL Nimbus core posts task events to, together with the Ingest function key and an app token.')
+output ingestUrl string = '${functionApp.outputs.publicBaseUrl}/internal/v1/task-events'
+
+@description('Base URL of the admin API in Azure (the Functions host reserves /admin).')
+output adminBaseUrl string = '${functionApp.outputs.publicBaseUrl}/manage/v1'
 
 @description('Fully qualified Service Bus namespace of the event pipeline (NIMBUS_SERVICEBUS__fullyQualifiedNamespace).')
 output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace

@@ -42,6 +42,10 @@ resource_group=""
 location=""
 deployment_name="nimbusflow"
 app_name=""
+endpoint_url=""
+ingest_url=""
+admin_url=""
+ingest_function=""
 do_infra=1
 do_code=1
 params=()
@@ -95,11 +99,36 @@ if [ "$do_infra" -eq 1 ]; then
       --query "properties.outputs.$1.value" -o tsv
   }
   [ -n "$app_name" ] || app_name="$(output appName)"
+  endpoint_url="$(output publicBaseUrl)"
+  ingest_url="$(output ingestUrl)"
+  admin_url="$(output adminBaseUrl)"
+  ingest_function="$(output ingestFunctionName)"
   echo "deploy: function app     $app_name"
   echo "deploy: host name        $(output defaultHostName)"
-  echo "deploy: endpoint URL     $(output publicBaseUrl)"
+  echo "deploy: endpoint URL     $endpoint_url"
   echo "deploy: identity client  $(output identityClientId)"
+  echo "deploy: service bus      $(output serviceBusNamespace)"
 fi
+
+# next_steps HOST prints what the operator needs after the deployment (infra/README.md). It
+# says where the Ingest function key is, never the key itself.
+next_steps() {
+  local base="${endpoint_url:-https://$1}"
+  cat <<EOF
+
+deploy: next steps (infra/README.md, "After the deployment"):
+  1. Connections use this Endpoint URL:
+       $base
+  2. Nimbus core posts task events to
+       ${ingest_url:-$base/internal/v1/task-events}
+     with an app token (role Nimbus.Core) and the Ingest function key (header x-functions-key).
+     Fetch the key and hand it to core through your secret store:
+       az functionapp function keys list -g $resource_group -n $app_name --function-name ${ingest_function:-Ingest} --query default -o tsv
+  3. Import the first tenant with an operator app token (role Nimbus.Admin):
+       curl -X PUT "${admin_url:-$base/manage/v1}/tenants/TENANT_ID/directory" \\
+         -H "Authorization: Bearer \$OPERATOR_TOKEN" -H 'Content-Type: application/json' --data @directory.json
+EOF
+}
 
 if [ "$do_code" -eq 1 ]; then
   [ -n "$app_name" ] || die "could not determine the function app name"
@@ -113,4 +142,7 @@ if [ "$do_code" -eq 1 ]; then
   host="$(az functionapp show -g "$resource_group" -n "$app_name" --query defaultHostName -o tsv)"
   echo "deploy: done. Smoke test: curl -i https://$host/v1/diagnostics/testconnection"
   echo "deploy: without a token the handler answers 401 with WWW-Authenticate: Bearer"
+  next_steps "$host"
+else
+  next_steps "$(az functionapp show -g "$resource_group" -n "$app_name" --query defaultHostName -o tsv)"
 fi

@@ -6,7 +6,9 @@
 #   3. gofmt and go vet
 #   4. Azurite on free loopback ports; the run FAILS if it cannot start, so the Azure adapter
 #      tests are never silently skipped
-#   5. go test -race with NIMBUS_TEST_AZURITE set
+#   5. go test -race with NIMBUS_TEST_AZURITE set; this includes the documentation checks
+#      (handler/docs_*_test.go and friends: README settings, error codes, paths, Bicep
+#      parameters, the local Functions settings and the core contract agree with the code)
 #   6. connector definitions (scripts/validate-connector.mjs)
 #   7. Bicep syntax (scripts/check-bicep.mjs)
 #
@@ -14,7 +16,8 @@
 # and the summary lists each result. The last line counts Go tests as "N passed, N failed".
 #
 # Works from any directory, without a terminal and with CI=true.
-# Usage: scripts/test.sh
+# Usage: scripts/test.sh               run everything
+#        scripts/test.sh --check-node  only check that Node.js is recent enough
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -32,6 +35,30 @@ die() {
 for tool in go node npm; do
   command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
 done
+
+# The pinned npm tools declare Node.js 20.19 or later (scripts/package.json "engines"); an
+# older Node fails here, before anything is installed, instead of somewhere inside a tool.
+node_min="20.19.0"
+node_version="$(node --version 2>/dev/null || true)"
+node_version="${node_version#v}"
+node_ok=0
+IFS=. read -r have_major have_minor have_patch <<<"$node_version"
+IFS=. read -r want_major want_minor want_patch <<<"$node_min"
+if [[ "$have_major" =~ ^[0-9]+$ && "$have_minor" =~ ^[0-9]+$ && "${have_patch%%[!0-9]*}" =~ ^[0-9]+$ ]]; then
+  have_patch="${have_patch%%[!0-9]*}"
+  if ((have_major != want_major)); then
+    ((have_major > want_major)) && node_ok=1
+  elif ((have_minor != want_minor)); then
+    ((have_minor > want_minor)) && node_ok=1
+  else
+    ((have_patch >= want_patch)) && node_ok=1
+  fi
+fi
+[ "$node_ok" -eq 1 ] || die "Node.js $node_min or later is needed, found '${node_version:-none}'; the npm tools pinned in scripts/package.json declare it. Install Node.js 20 LTS (20.19 or later) or newer."
+if [ "${1:-}" = "--check-node" ]; then
+  echo "Node.js $node_version is recent enough (at least $node_min)"
+  exit 0
+fi
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/nimbusflow-test.XXXXXX")"
 AZURITE_PID=""
@@ -70,7 +97,9 @@ stamp=scripts/node_modules/.nimbusflow-installed
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_hash" ]; then
   echo "installed tools match the lock file; skipping npm ci"
 else
-  npm ci --prefix scripts --ignore-scripts --no-audit --no-fund
+  # --engine-strict: a tool that does not declare support for this Node fails the install
+  # instead of printing an EBADENGINE warning and breaking later.
+  npm ci --prefix scripts --ignore-scripts --no-audit --no-fund --engine-strict
   echo "$lock_hash" >"$stamp"
 fi
 
