@@ -34,10 +34,13 @@ func serve(ctx context.Context, cfg config, a *assembly, log *slog.Logger, stdou
 	}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ReadHeaderTimeout: cfg.httpTimeouts.readHeader,
+		// ReadTimeout bounds the whole request, body included: a client trickling its body
+		// is cut off even when it sends each byte before any per-read deadline would expire.
+		ReadTimeout: cfg.httpTimeouts.read,
+		IdleTimeout: cfg.httpTimeouts.idle,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "mode", cfg.mode, "devAuth", cfg.devAuth)
 	if cfg.mode != modeFunctions {
