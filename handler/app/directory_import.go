@@ -161,7 +161,7 @@ func (d *Directory) removeVersionsExcept(ctx context.Context, tenant string, kee
 
 func (d *Directory) invalidate(tenant string) {
 	d.mu.Lock()
-	delete(d.cache, tenant)
+	d.forgetLocked(tenant)
 	d.mu.Unlock()
 }
 
