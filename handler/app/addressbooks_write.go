@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -58,7 +57,7 @@ func (a *AddressBooks) prepareWrite(ctx context.Context, caller nimbus.Caller, b
 	if err != nil {
 		return "", nil, err
 	}
-	data, err := json.Marshal(c)
+	data, err := encodeStored(c)
 	if err != nil {
 		return "", nil, fmt.Errorf("encode contact: %w", err)
 	}

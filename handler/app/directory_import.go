@@ -129,9 +129,8 @@ func (d *Directory) writeVersion(ctx context.Context, tenant string, version uin
 		add(kindBook, b.ID, b)
 	}
 	add(kindSetting, "tenant", dir.Settings)
-	for start := 0; start < len(ops); start += nimbus.MaxBatch {
-		end := min(start+nimbus.MaxBatch, len(ops))
-		if err := d.table.Batch(ctx, tenant, ops[start:end]); err != nil {
+	for _, group := range batchGroups(ops) {
+		if err := d.table.Batch(ctx, tenant, group); err != nil {
 			return fmt.Errorf("write directory of %s version %d: %w", tenant, version, err)
 		}
 	}
