@@ -213,6 +213,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	if cfg.httpTimeouts, err = loadHTTPTimeouts(getenv); err != nil {
 		return cfg, err
 	}
+	if cfg.housekeepingEvery, err = envDuration(getenv, "NIMBUS_HOUSEKEEPING_INTERVAL", time.Hour); err != nil {
+		return cfg, err
+	}
 	logDefault := "text"
 	if cfg.mode == modeFunctions {
 		logDefault = "json"

@@ -48,6 +48,9 @@ func serve(ctx context.Context, cfg config, a *assembly, log *slog.Logger, stdou
 	}
 	consumers := consume(ctx, a, log)
 	go flushOutbox(ctx, a.parts.commands, log)
+	if cfg.mode != modeFunctions {
+		go runHousekeeping(ctx, a.housekeeping, cfg.housekeepingEvery, log)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -84,6 +87,8 @@ func functionsHandler(a *assembly, log *slog.Logger) http.Handler {
 		host.Handle(name, queueFunction(h))
 		names[strings.ToLower(name)] = true
 	}
+	host.Handle("Housekeeping", housekeepingFunction(a.housekeeping, log))
+	names["housekeeping"] = true
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/")
 		if r.Method == http.MethodPost && names[strings.ToLower(name)] {

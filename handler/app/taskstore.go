@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
@@ -18,6 +19,8 @@ import (
 // bigRows spreads such a one over several rows.
 type taskStore struct {
 	table nimbus.Table
+	dir   *Directory       // for the tenant's retention; nil: the default retention
+	now   func() time.Time // nil: time.Now
 }
 
 // storedTask is a task read with its ETag; an empty ETag means "not stored yet".
@@ -25,6 +28,9 @@ type storedTask struct {
 	task  nimbus.Task
 	etag  string
 	spill *spillRef // where the parts of a large stored version are, for put to replace
+	// terminated records that the stored version was already terminated, so its expiry is
+	// scheduled once, when the termination is first stored.
+	terminated bool
 }
 
 func (s taskStore) rows() bigRows { return bigRows{table: s.table} }
@@ -44,15 +50,30 @@ func (s taskStore) get(ctx context.Context, tenant, taskID string) (storedTask, 
 		}
 		return storedTask{}, fmt.Errorf("read task: %w", err)
 	}
+	if isTombstone(data) {
+		return storedTask{}, purgedError(taskID)
+	}
 	st := storedTask{etag: etag, spill: spill}
 	if err := json.Unmarshal(data, &st.task); err != nil {
 		return storedTask{}, fmt.Errorf("decode task %s: %w", taskID, err)
 	}
+	st.terminated = st.task.State == nimbus.TaskTerminated
 	return st, nil
 }
 
-// put inserts a new task (empty ETag) or replaces the one read, if it is unchanged.
+// put inserts a new task (empty ETag) or replaces the one read, if it is unchanged. When the
+// task has just terminated, its expiry is scheduled first, so that no crash can leave a
+// terminated task that is never purged.
 func (s taskStore) put(ctx context.Context, st storedTask) error {
+	if st.task.State == nimbus.TaskTerminated && !st.terminated {
+		keep, err := s.retention(ctx, st.task.TenantID)
+		if err != nil {
+			return err
+		}
+		if err := s.scheduleExpiry(ctx, expireTask, st.task.TenantID, st.task.TaskID, keep); err != nil {
+			return err
+		}
+	}
 	data, err := encodeStored(st.task)
 	if err != nil {
 		return fmt.Errorf("encode task: %w", err)

@@ -138,6 +138,9 @@ type TenantSettings struct {
 	// SigningSecret, when set, signs every webhook (Standard Webhooks, HMAC-SHA256). It is
 	// base64 of at least 24 random bytes, optionally with the "whsec_" prefix.
 	SigningSecret string `json:"signingSecret,omitempty"`
+	// TaskRetentionDays is how many days a terminated task's projection is kept (1 to
+	// MaxTaskRetentionDays); 0 means DefaultTaskRetentionDays.
+	TaskRetentionDays int `json:"taskRetentionDays,omitempty"`
 }
 
 // FoldUPN is the canonical form of a UPN for comparisons and map keys.
