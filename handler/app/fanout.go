@@ -28,7 +28,7 @@ type Pipeline struct {
 
 // NewPipeline returns the fan-out use case.
 func NewPipeline(dir *Directory, subs *Subscriptions, tasks nimbus.Table, deliveries nimbus.Queue, stats *Stats) *Pipeline {
-	return &Pipeline{dir: dir, subs: subs, tasks: taskStore{table: tasks, dir: dir}, deliveries: deliveries, stats: stats, now: time.Now}
+	return &Pipeline{dir: dir, subs: subs, tasks: newTaskStore(tasks, dir), deliveries: deliveries, stats: stats, now: time.Now}
 }
 
 // Delivery is the body of a message on the deliveries queue: one notification for one

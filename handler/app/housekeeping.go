@@ -28,7 +28,8 @@ func NewHousekeeping(dir *Directory, tasks nimbus.Table, log *slog.Logger) *Hous
 		log = slog.New(slog.DiscardHandler)
 	}
 	h := &Housekeeping{log: log, now: time.Now}
-	h.tasks = taskStore{table: tasks, dir: dir, now: func() time.Time { return h.now() }}
+	h.tasks = newTaskStore(tasks, dir)
+	h.tasks.now = func() time.Time { return h.now() }
 	return h
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
@@ -93,8 +94,11 @@ func (s taskStore) scheduleExpiry(ctx context.Context, kind, tenant, taskID stri
 	// The row goes under the day the retention ends and is purged once that day has passed:
 	// at most a day late, never early.
 	day := due.Format(dayLayout)
-	if _, err := s.table.Upsert(ctx, nimbus.Entity{PartitionKey: expiryDayList, RowKey: day, Data: []byte("{}")}); err != nil {
-		return fmt.Errorf("register expiry day: %w", err)
+	if !s.days.known(day) {
+		if _, err := s.table.Upsert(ctx, nimbus.Entity{PartitionKey: expiryDayList, RowKey: day, Data: []byte("{}")}); err != nil {
+			return fmt.Errorf("register expiry day: %w", err)
+		}
+		s.days.add(day)
 	}
 	data, err := encodeStored(expiry{Kind: kind, TenantID: tenant, TaskID: taskID})
 	if err != nil {
@@ -163,4 +167,43 @@ func (s taskStore) dropTombstone(ctx context.Context, tenant, taskID string) err
 		return nil
 	}
 	return err
+}
+
+// dayRegistry remembers the expiry days this process has registered, so the day row is
+// written once per day and process rather than once per terminated task. A day is
+// registered before any row is written under it and forgotten by housekeeping only once it
+// has passed, when no writer uses it any more, so remembering it is safe. Nil remembers
+// nothing.
+type dayRegistry struct {
+	mu   sync.Mutex
+	seen *lru[string, struct{}]
+}
+
+// maxRememberedDays covers every retention in use at once by far; forgetting a day only
+// costs one more write.
+const maxRememberedDays = 64
+
+func (r *dayRegistry) known(day string) bool {
+	if r == nil {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil {
+		return false
+	}
+	_, ok := r.seen.get(day)
+	return ok
+}
+
+func (r *dayRegistry) add(day string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil {
+		r.seen = newLRU[string, struct{}](maxRememberedDays)
+	}
+	r.seen.put(day, struct{}{})
 }

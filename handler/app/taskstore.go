@@ -21,6 +21,12 @@ type taskStore struct {
 	table nimbus.Table
 	dir   *Directory       // for the tenant's retention; nil: the default retention
 	now   func() time.Time // nil: time.Now
+	days  *dayRegistry     // expiry days registered by this process; nil: register every time
+}
+
+// newTaskStore returns the task store over the tasks table.
+func newTaskStore(table nimbus.Table, dir *Directory) taskStore {
+	return taskStore{table: table, dir: dir, days: &dayRegistry{}}
 }
 
 // storedTask is a task read with its ETag; an empty ETag means "not stored yet".
