@@ -41,8 +41,13 @@ func TestHousekeepingRuns(t *testing.T) {
 		if r.status != 200 {
 			t.Fatalf("Housekeeping invocation: %d %s", r.status, r.body)
 		}
-		if !strings.Contains(logs(), "housekeeping done") {
-			t.Errorf("the invocation answered 200 without running housekeeping\nlogs:\n%s", logs())
+		// The log line travels through the child's output pipe: poll for it.
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(logs(), "housekeeping done") {
+			if time.Now().After(deadline) {
+				t.Fatalf("the invocation answered 200 without running housekeeping\nlogs:\n%s", logs())
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }
