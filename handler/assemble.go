@@ -33,6 +33,8 @@ type assembly struct {
 	// queues and the Functions host consumes them.
 	queues *embedded.Queues
 	parts  pipelineParts
+	// housekeeping is the periodic clean-up job (housekeeping.go).
+	housekeeping *app.Housekeeping
 }
 
 func (a *assembly) close() {
@@ -65,6 +67,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 	books := app.NewAddressBooks(dir, store.Table(nimbus.TableContacts), cfg.maxContacts)
 	pipe := wirePipeline(cfg, log, dir, store, queues)
 	a.parts = pipe
+	a.housekeeping = app.NewHousekeeping(dir, store.Table(nimbus.TableTasks), log)
 
 	keys, dev, err := authKeys(ctx, cfg, a)
 	if err != nil {

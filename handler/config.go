@@ -70,6 +70,17 @@ type config struct {
 	retrySchedule        []time.Duration
 	coreURL              string // NIMBUS_CORE_COMMANDS_URL: standalone, commands are POSTed here
 	maxOpenExternalTasks int
+
+	httpTimeouts      httpTimeouts
+	housekeepingEvery time.Duration // NIMBUS_HOUSEKEEPING_INTERVAL: standalone housekeeping ticker
+}
+
+// httpTimeouts bound how long one client may hold a connection, so that slow or stalled
+// clients (slowloris headers or bodies) cannot pin connections and memory.
+type httpTimeouts struct {
+	readHeader time.Duration // NIMBUS_HTTP_READ_HEADER_TIMEOUT: request line and headers
+	read       time.Duration // NIMBUS_HTTP_READ_TIMEOUT: the whole request, body included
+	idle       time.Duration // NIMBUS_HTTP_IDLE_TIMEOUT: a keep-alive connection between requests
 }
 
 // serviceBusConfig selects Service Bus for the queues (Functions mode).
@@ -228,6 +239,12 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	if cfg.maxOpenExternalTasks, err = envInt(getenv, "NIMBUS_MAX_OPEN_EXTERNAL_TASKS", nimbus.DefaultMaxOpenExternalTasks); err != nil {
 		return cfg, err
 	}
+	if cfg.httpTimeouts, err = loadHTTPTimeouts(getenv); err != nil {
+		return cfg, err
+	}
+	if cfg.housekeepingEvery, err = envDuration(getenv, "NIMBUS_HOUSEKEEPING_INTERVAL", time.Hour); err != nil {
+		return cfg, err
+	}
 	logDefault := "text"
 	if cfg.mode == modeFunctions {
 		logDefault = "json"
@@ -281,4 +298,25 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// loadHTTPTimeouts reads the server timeouts. The body limit of the connector API is 1 MiB
+// and directory imports are at most 32 MiB, so a minute to send a whole request is ample for
+// any honest client on the networks the Functions host and Power Platform use.
+func loadHTTPTimeouts(getenv func(string) string) (httpTimeouts, error) {
+	var t httpTimeouts
+	var err error
+	if t.readHeader, err = envDuration(getenv, "NIMBUS_HTTP_READ_HEADER_TIMEOUT", 10*time.Second); err != nil {
+		return t, err
+	}
+	if t.read, err = envDuration(getenv, "NIMBUS_HTTP_READ_TIMEOUT", time.Minute); err != nil {
+		return t, err
+	}
+	if t.idle, err = envDuration(getenv, "NIMBUS_HTTP_IDLE_TIMEOUT", 2*time.Minute); err != nil {
+		return t, err
+	}
+	if t.read < t.readHeader {
+		return t, fmt.Errorf("NIMBUS_HTTP_READ_TIMEOUT (%s) must not be shorter than NIMBUS_HTTP_READ_HEADER_TIMEOUT (%s): it bounds the headers too", t.read, t.readHeader)
+	}
+	return t, nil
 }

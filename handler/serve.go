@@ -34,10 +34,13 @@ func serve(ctx context.Context, cfg config, a *assembly, log *slog.Logger, stdou
 	}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ReadHeaderTimeout: cfg.httpTimeouts.readHeader,
+		// ReadTimeout bounds the whole request, body included: a client trickling its body
+		// is cut off even when it sends each byte before any per-read deadline would expire.
+		ReadTimeout: cfg.httpTimeouts.read,
+		IdleTimeout: cfg.httpTimeouts.idle,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "mode", cfg.mode, "devAuth", cfg.devAuth)
 	if cfg.mode != modeFunctions {
@@ -45,6 +48,9 @@ func serve(ctx context.Context, cfg config, a *assembly, log *slog.Logger, stdou
 	}
 	consumers := consume(ctx, a, log)
 	go flushOutbox(ctx, a.parts.commands, log)
+	if cfg.mode != modeFunctions {
+		go runHousekeeping(ctx, a.housekeeping, cfg.housekeepingEvery, log)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -81,6 +87,8 @@ func functionsHandler(a *assembly, log *slog.Logger) http.Handler {
 		host.Handle(name, queueFunction(h))
 		names[strings.ToLower(name)] = true
 	}
+	host.Handle("Housekeeping", housekeepingFunction(a.housekeeping, log))
+	names["housekeeping"] = true
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/")
 		if r.Method == http.MethodPost && names[strings.ToLower(name)] {

@@ -20,6 +20,7 @@ type AddressBooks struct {
 	dir         *Directory
 	contacts    nimbus.Table
 	maxContacts int
+	locks       keyedMutex // by book partition: writers of one book take turns
 }
 
 // NewAddressBooks returns the use cases; maxContacts ≤ 0 selects the default cap.
@@ -32,7 +33,7 @@ func NewAddressBooks(dir *Directory, contacts nimbus.Table, maxContacts int) *Ad
 
 const (
 	contactPrefix = "c|"
-	// maxWriteAttempts bounds retries of an ETag race on the count row.
+	// maxWriteAttempts bounds retries of an ETag race on a task or a tenant's count row.
 	maxWriteAttempts = 20
 	// lookupConcurrency bounds parallel point reads of one request.
 	lookupConcurrency = 8

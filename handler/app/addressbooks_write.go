@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -16,9 +15,14 @@ func (a *AddressBooks) Add(ctx context.Context, caller nimbus.Caller, bookID str
 	if err != nil {
 		return nimbus.Contact{}, err
 	}
-	for attempt := range maxWriteAttempts {
-		if err := pause(ctx, attempt); err != nil {
-			return nimbus.Contact{}, err
+	unlock, err := a.locks.lock(ctx, pk)
+	if err != nil {
+		return nimbus.Contact{}, err
+	}
+	defer unlock()
+	for r := newRetrier(); ; {
+		if ok, err := r.next(ctx); err != nil || !ok {
+			return nimbus.Contact{}, orBusy(err, bookID)
 		}
 		n, etag, err := readCount(ctx, a.contacts, pk)
 		if err != nil {
@@ -42,7 +46,6 @@ func (a *AddressBooks) Add(ctx context.Context, caller nimbus.Caller, bookID str
 			return nimbus.Contact{}, fmt.Errorf("add contact %q: %w", c.ExternalID, err)
 		}
 	}
-	return nimbus.Contact{}, busy(bookID)
 }
 
 // prepareWrite validates c, checks the caller may write to the book, and encodes c.
@@ -54,7 +57,7 @@ func (a *AddressBooks) prepareWrite(ctx context.Context, caller nimbus.Caller, b
 	if err != nil {
 		return "", nil, err
 	}
-	data, err := json.Marshal(c)
+	data, err := encodeStored(c)
 	if err != nil {
 		return "", nil, fmt.Errorf("encode contact: %w", err)
 	}
@@ -98,50 +101,77 @@ func (a *AddressBooks) Remove(ctx context.Context, caller nimbus.Caller, bookID 
 }
 
 func (a *AddressBooks) removeGroup(ctx context.Context, pk, bookID string, ids []string) (int, error) {
-	for attempt := range maxWriteAttempts {
-		if err := pause(ctx, attempt); err != nil {
-			return 0, err
+	unlock, err := a.locks.lock(ctx, pk)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	for r := newRetrier(); ; {
+		if ok, err := r.next(ctx); err != nil || !ok {
+			return 0, orBusy(err, bookID)
 		}
 		found, err := a.lookup(ctx, pk, ids)
 		if err != nil {
 			return 0, err
 		}
-		var ops []nimbus.BatchOp
+		var rows []nimbus.Entity
 		for _, f := range found {
 			if f.ok {
-				ops = append(ops, nimbus.BatchOp{Kind: nimbus.BatchDelete, RowKey: contactPrefix + f.id, IfMatch: f.etag})
+				rows = append(rows, nimbus.Entity{RowKey: contactPrefix + f.id, ETag: f.etag})
 			}
 		}
-		if len(ops) == 0 {
+		if len(rows) == 0 {
 			return 0, nil
 		}
-		n, etag, err := readCount(ctx, a.contacts, pk)
+		done, err := a.deleteCounted(ctx, pk, rows)
 		if err != nil {
-			return 0, err
-		}
-		ops = append(ops, countOp(max(n-len(ops), 0), etag))
-		err = a.contacts.Batch(ctx, pk, ops)
-		if err == nil {
-			return len(ops) - 1, nil
-		}
-		if !errors.Is(err, nimbus.ErrConflict) && !errors.Is(err, nimbus.ErrNotFound) {
 			return 0, fmt.Errorf("remove contacts: %w", err)
+		}
+		if done {
+			return len(rows), nil
 		}
 		// A concurrent writer changed a contact or the count: read again and retry.
 	}
-	return 0, busy(bookID)
 }
 
-// Clear removes every contact of the book in batch transactions of MaxBatch deletes, about
-// N/100 storage round trips, then recounts. It is not atomic as a whole (a book may hold
-// 65,000 contacts); a failure part-way leaves fewer contacts, and repeating the call finishes
-// the job.
+// deleteCounted deletes rows (each at the ETag it was read with) and lowers the count row by
+// as many, in one batch transaction: the count is right after every batch, whatever happens
+// to the process between two of them. It reports false, changing nothing, when another
+// writer changed one of the rows or the count meanwhile. rows must fit one batch with the
+// count row.
+func (a *AddressBooks) deleteCounted(ctx context.Context, pk string, rows []nimbus.Entity) (bool, error) {
+	n, etag, err := readCount(ctx, a.contacts, pk)
+	if err != nil {
+		return false, err
+	}
+	ops := make([]nimbus.BatchOp, 0, len(rows)+1)
+	for _, e := range rows {
+		ops = append(ops, nimbus.BatchOp{Kind: nimbus.BatchDelete, RowKey: e.RowKey, IfMatch: e.ETag})
+	}
+	ops = append(ops, countOp(max(n-len(rows), 0), etag))
+	err = a.contacts.Batch(ctx, pk, ops)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, nimbus.ErrConflict), errors.Is(err, nimbus.ErrNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
+// Clear removes every contact of the book in batch transactions of MaxBatch-1 deletes plus
+// the count row, reading the count before each: about N/50 storage round trips. It is not
+// atomic as a whole (a book may hold 65,000 contacts), but the count is right after every
+// batch, so a crash or failure part-way leaves fewer contacts and a true count, and repeating
+// the call finishes the job. Other writers of the book take turns with each batch.
 func (a *AddressBooks) Clear(ctx context.Context, caller nimbus.Caller, bookID string) (int, error) {
 	pk, err := a.book(ctx, caller, bookID, true)
 	if err != nil {
 		return 0, err
 	}
 	removed := 0
+	r := newRetrier()
+list:
 	for {
 		page, err := a.contacts.List(ctx, pk, contactPrefix, "", nimbus.MaxPageSize)
 		if err != nil {
@@ -150,31 +180,43 @@ func (a *AddressBooks) Clear(ctx context.Context, caller nimbus.Caller, bookID s
 		if len(page.Entities) == 0 {
 			break
 		}
-		for start := 0; start < len(page.Entities); start += nimbus.MaxBatch {
-			group := page.Entities[start:min(start+nimbus.MaxBatch, len(page.Entities))]
-			ops := make([]nimbus.BatchOp, len(group))
-			for i, e := range group {
-				ops[i] = nimbus.BatchOp{Kind: nimbus.BatchDelete, RowKey: e.RowKey}
+		for start := 0; start < len(page.Entities); start += nimbus.MaxBatch - 1 {
+			group := page.Entities[start:min(start+nimbus.MaxBatch-1, len(page.Entities))]
+			unlock, err := a.locks.lock(ctx, pk)
+			if err != nil {
+				return removed, err
 			}
-			switch err := a.contacts.Batch(ctx, pk, ops); {
-			case err == nil:
-				removed += len(ops)
-			case errors.Is(err, nimbus.ErrNotFound):
-				// Someone removed one of these meanwhile; the next listing picks up the rest.
-			default:
+			done, err := a.deleteCounted(ctx, pk, group)
+			unlock()
+			if err != nil {
 				return removed, fmt.Errorf("clear contacts: %w", err)
 			}
+			if !done {
+				// A concurrent writer changed one of these rows or the count: list again.
+				if ok, err := r.next(ctx); err != nil || !ok {
+					return removed, orBusy(err, bookID)
+				}
+				continue list
+			}
+			removed += len(group)
 		}
 	}
+	// Counts written by older versions, which recounted only at the end, may be off after a
+	// crash; setting the count from what is stored heals them.
 	return removed, a.recount(ctx, pk, bookID)
 }
 
 // recount sets the count row to the number of stored contacts. The ETag condition makes it
 // retry when a writer added or removed contacts while it counted.
 func (a *AddressBooks) recount(ctx context.Context, pk, bookID string) error {
-	for attempt := range maxWriteAttempts {
-		if err := pause(ctx, attempt); err != nil {
-			return err
+	unlock, err := a.locks.lock(ctx, pk)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for r := newRetrier(); ; {
+		if ok, err := r.next(ctx); err != nil || !ok {
+			return orBusy(err, bookID)
 		}
 		_, etag, err := readCount(ctx, a.contacts, pk)
 		if err != nil {
@@ -188,6 +230,13 @@ func (a *AddressBooks) recount(ctx context.Context, pk, bookID string) error {
 		if err == nil || !errors.Is(err, nimbus.ErrConflict) {
 			return err
 		}
+	}
+}
+
+// orBusy returns err, or, when the retries ran out without one, the "busy" answer.
+func orBusy(err error, bookID string) error {
+	if err != nil {
+		return err
 	}
 	return busy(bookID)
 }

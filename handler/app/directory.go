@@ -26,8 +26,22 @@ type Directory struct {
 	now   func() time.Time
 
 	mu    sync.Mutex
-	cache map[string]*cachedIndex
+	cache *lru[string, *cachedIndex] // tenants with a directory
+	// missing remembers tenants found to have no directory, for the same TTL, so a stream of
+	// requests naming unknown tenants costs neither a storage read each nor unbounded memory,
+	// and cannot push known tenants out of cache.
+	missing *lru[string, time.Time]
+	// forgets counts invalidations: a read that raced with one does not cache what it read,
+	// so an import through this process takes effect at once.
+	forgets uint64
 }
+
+// Bounds of the directory caches, in tenants. A tenant dropped from the cache is read again
+// on its next request; no answer depends on these numbers.
+const (
+	maxCachedTenants  = 4096
+	maxMissingTenants = 4096
+)
 
 type cachedIndex struct {
 	mu      sync.Mutex // serializes reloads of one tenant
@@ -46,7 +60,7 @@ func NewDirectory(table nimbus.Table, ttl time.Duration) *Directory {
 	if ttl <= 0 {
 		ttl = DefaultDirectoryTTL
 	}
-	return &Directory{table: table, ttl: ttl, now: time.Now, cache: make(map[string]*cachedIndex)}
+	return &Directory{table: table, ttl: ttl, now: time.Now, cache: newLRU[string, *cachedIndex](maxCachedTenants), missing: newLRU[string, time.Time](maxMissingTenants)}
 }
 
 const headRow = "head"
@@ -77,10 +91,14 @@ func (d *Directory) Index(ctx context.Context, tenantID string) (*nimbus.Index, 
 		return nil, nimbus.NotFound("Tenant %q is not known to Nimbus.", tenantID)
 	}
 	d.mu.Lock()
-	c := d.cache[tenantID]
-	if c == nil {
+	epoch := d.forgets
+	c, ok := d.cache.get(tenantID)
+	if !ok {
+		if at, ok := d.missing.get(tenantID); ok && d.now().Sub(at) < d.ttl {
+			d.mu.Unlock()
+			return nil, errUnknownTenant(tenantID)
+		}
 		c = &cachedIndex{}
-		d.cache[tenantID] = c
 	}
 	d.mu.Unlock()
 
@@ -93,6 +111,12 @@ func (d *Directory) Index(ctx context.Context, tenantID string) (*nimbus.Index, 
 	if err != nil {
 		if errors.Is(err, nimbus.ErrNotFound) {
 			c.index = nil
+			d.mu.Lock()
+			if d.forgets == epoch {
+				d.cache.remove(tenantID)
+				d.missing.put(tenantID, d.now())
+			}
+			d.mu.Unlock()
 		}
 		return nil, err
 	}
@@ -104,7 +128,24 @@ func (d *Directory) Index(ctx context.Context, tenantID string) (*nimbus.Index, 
 		c.index, c.version = x, h.Version
 	}
 	c.checked = d.now()
+	d.mu.Lock()
+	if d.forgets == epoch {
+		d.cache.put(tenantID, c)
+		d.missing.remove(tenantID)
+	}
+	d.mu.Unlock()
 	return c.index, nil
+}
+
+// forgetLocked drops what the caches hold about the tenant, known or missing; d.mu is held.
+func (d *Directory) forgetLocked(tenantID string) {
+	d.forgets++
+	d.cache.remove(tenantID)
+	d.missing.remove(tenantID)
+}
+
+func errUnknownTenant(tenantID string) error {
+	return nimbus.NotFound("Tenant %q is not known to Nimbus.", tenantID)
 }
 
 // TenantKnown reports whether the tenant has a directory.
@@ -123,7 +164,7 @@ func (d *Directory) readHead(ctx context.Context, tenantID string) (head, string
 	e, err := d.table.Get(ctx, tenantID, headRow)
 	if err != nil {
 		if errors.Is(err, nimbus.ErrNotFound) {
-			return head{}, "", nimbus.NotFound("Tenant %q is not known to Nimbus.", tenantID)
+			return head{}, "", errUnknownTenant(tenantID)
 		}
 		return head{}, "", fmt.Errorf("read directory head of %s: %w", tenantID, err)
 	}

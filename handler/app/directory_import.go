@@ -177,9 +177,8 @@ func (d *Directory) writeVersion(ctx context.Context, tenant string, version uin
 		add(kindBook, b.ID, b)
 	}
 	add(kindSetting, settingsID, settingsRow{TenantSettings: dir.Settings, Signing: dir.Settings.Signing})
-	for start := 0; start < len(ops); start += nimbus.MaxBatch {
-		end := min(start+nimbus.MaxBatch, len(ops))
-		if err := d.table.Batch(ctx, tenant, ops[start:end]); err != nil {
+	for _, group := range batchGroups(ops) {
+		if err := d.table.Batch(ctx, tenant, group); err != nil {
 			return fmt.Errorf("write directory of %s version %d: %w", tenant, version, err)
 		}
 	}
@@ -267,7 +266,7 @@ func (d *Directory) removeVersionsExcept(ctx context.Context, tenant string, kee
 
 func (d *Directory) invalidate(tenant string) {
 	d.mu.Lock()
-	delete(d.cache, tenant)
+	d.forgetLocked(tenant)
 	d.mu.Unlock()
 }
 

@@ -28,7 +28,7 @@ type Pipeline struct {
 
 // NewPipeline returns the fan-out use case.
 func NewPipeline(dir *Directory, subs *Subscriptions, tasks nimbus.Table, deliveries nimbus.Queue, stats *Stats) *Pipeline {
-	return &Pipeline{dir: dir, subs: subs, tasks: taskStore{tasks}, deliveries: deliveries, stats: stats, now: time.Now}
+	return &Pipeline{dir: dir, subs: subs, tasks: newTaskStore(tasks, dir), deliveries: deliveries, stats: stats, now: time.Now}
 }
 
 // Delivery is the body of a message on the deliveries queue: one notification for one
@@ -76,6 +76,10 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 	}
 
 	st, err := p.tasks.get(ctx, e.TenantID, e.TaskID)
+	if errors.Is(err, errTaskPurged) {
+		p.stats.Dropped("task purged", "tenant", e.TenantID, "eventId", e.EventID)
+		return nil
+	}
 	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
 		return err
 	}

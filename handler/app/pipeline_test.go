@@ -234,7 +234,7 @@ func TestFanOutIsRepeatableAfterACrash(t *testing.T) {
 	ev := event("crash", 1, nimbus.EventInQueue, cc, nimbus.ModalityAudio, nimbus.DirectionInbound)
 	body, _ := json.Marshal(ev)
 	broken := &failingTable{Table: p.tables.Table(nimbus.TableTasks), fail: nimbus.Unavailable("write", errors.New("down"))}
-	p.pipeline.tasks = taskStore{broken}
+	p.pipeline.tasks = taskStore{table: broken}
 	if err := p.pipeline.ProcessEvent(t.Context(), nimbus.Message{ID: ev.EventID, Body: body}); err == nil {
 		t.Fatal("a failed projection write must fail the step so the queue redelivers it")
 	}

@@ -32,9 +32,15 @@ type Subscriptions struct {
 	ttl    time.Duration
 
 	mu    sync.Mutex
-	cache map[string]cachedSubs // by indexKey(tenant, service)
-	byID  map[string]cachedSub  // by tenant|id, for deliveries
+	cache *lru[string, cachedSubs] // by indexKey(tenant, service)
+	byID  *lru[string, cachedSub]  // by tenant|id, for deliveries
 }
+
+// Bounds of the subscription caches, in entries; an entry dropped is read again when needed.
+const (
+	maxCachedServices      = 16384
+	maxCachedSubscriptions = 16384
+)
 
 type cachedSub struct {
 	sub    nimbus.Subscription
@@ -52,7 +58,7 @@ const SubscriptionCacheTTL = 5 * time.Second
 
 // NewSubscriptions returns the subscription store.
 func NewSubscriptions(dir *Directory, table, index nimbus.Table, policy CallbackPolicy) *Subscriptions {
-	return &Subscriptions{dir: dir, table: table, index: index, policy: policy, now: time.Now, ttl: SubscriptionCacheTTL, cache: map[string]cachedSubs{}, byID: map[string]cachedSub{}}
+	return &Subscriptions{dir: dir, table: table, index: index, policy: policy, now: time.Now, ttl: SubscriptionCacheTTL, cache: newLRU[string, cachedSubs](maxCachedServices), byID: newLRU[string, cachedSub](maxCachedSubscriptions)}
 }
 
 // subscriptionID derives the id from tenant, kind, owner and callback URL, so that Power
@@ -112,7 +118,7 @@ func (s *Subscriptions) save(ctx context.Context, sub nimbus.Subscription, dropp
 func (s *Subscriptions) Cached(ctx context.Context, tenant, id string) (nimbus.Subscription, error) {
 	key := tenant + "|" + id
 	s.mu.Lock()
-	c, ok := s.byID[key]
+	c, ok := s.byID.get(key)
 	s.mu.Unlock()
 	if ok && s.now().Sub(c.loaded) < s.ttl {
 		return c.sub, nil
@@ -122,7 +128,7 @@ func (s *Subscriptions) Cached(ctx context.Context, tenant, id string) (nimbus.S
 		return nimbus.Subscription{}, err
 	}
 	s.mu.Lock()
-	s.byID[key] = cachedSub{sub: sub, loaded: s.now()}
+	s.byID.put(key, cachedSub{sub: sub, loaded: s.now()})
 	s.mu.Unlock()
 	return sub, nil
 }
@@ -130,13 +136,13 @@ func (s *Subscriptions) Cached(ctx context.Context, tenant, id string) (nimbus.S
 // forget drops the cached copy of one subscription.
 func (s *Subscriptions) forget(tenant, id string) {
 	s.mu.Lock()
-	delete(s.byID, tenant+"|"+id)
+	s.byID.remove(tenant + "|" + id)
 	s.mu.Unlock()
 }
 
 func (s *Subscriptions) invalidate(tenant, serviceID string) {
 	s.mu.Lock()
-	delete(s.cache, indexKey(tenant, serviceID))
+	s.cache.remove(indexKey(tenant, serviceID))
 	s.mu.Unlock()
 }
 
@@ -145,7 +151,7 @@ func (s *Subscriptions) invalidate(tenant, serviceID string) {
 func (s *Subscriptions) ForService(ctx context.Context, tenant, serviceID string) ([]nimbus.Subscription, error) {
 	key := indexKey(tenant, serviceID)
 	s.mu.Lock()
-	c, ok := s.cache[key]
+	c, ok := s.cache.get(key)
 	s.mu.Unlock()
 	if ok && s.now().Sub(c.loaded) < s.ttl {
 		return c.subs, nil
@@ -159,7 +165,7 @@ func (s *Subscriptions) ForService(ctx context.Context, tenant, serviceID string
 		return nil, fmt.Errorf("list subscriptions of a service: %w", err)
 	}
 	s.mu.Lock()
-	s.cache[key] = cachedSubs{subs: subs, loaded: s.now()}
+	s.cache.put(key, cachedSubs{subs: subs, loaded: s.now()})
 	s.mu.Unlock()
 	return subs, nil
 }

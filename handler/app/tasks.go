@@ -21,7 +21,7 @@ type Tasks struct {
 
 // NewTasks returns the task actions.
 func NewTasks(dir *Directory, tasks nimbus.Table, commands *Commands) *Tasks {
-	return &Tasks{dir: dir, tasks: taskStore{tasks}, commands: commands, now: time.Now}
+	return &Tasks{dir: dir, tasks: newTaskStore(tasks, dir), commands: commands, now: time.Now}
 }
 
 func (t *Tasks) load(ctx context.Context, tenant, taskID string) (storedTask, error) {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"syscall"
+	"time"
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -155,7 +158,8 @@ func (t *table) update(ctx context.Context, op string, fn func(*bbolt.Bucket) er
 }
 
 // storeError passes *nimbus.Error through and classifies everything else: a closed database
-// is unavailable, anything else (I/O errors, corrupt records) is internal.
+// or a full disk is unavailable (it passes without anyone fixing the request), anything else
+// (I/O errors, corrupt records) is internal.
 func storeError(op string, err error) error {
 	if err == nil {
 		return nil
@@ -167,5 +171,29 @@ func storeError(op string, err error) error {
 	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return nimbus.Unavailable(op, err)
 	}
+	if diskFull(err) {
+		return &nimbus.Error{Kind: nimbus.KindUnavailable, Message: "The service cannot store data right now; try again later.", RetryAfter: fullRetryAfter, Err: fmt.Errorf("%s: disk full: %w", op, err)}
+	}
 	return &nimbus.Error{Kind: nimbus.KindInternal, Message: "the embedded store failed", Err: fmt.Errorf("%s: %w", op, err)}
+}
+
+// fullRetryAfter is the Retry-After of writes refused for a full disk: freeing space takes an
+// operator, so clients should not hammer the store meanwhile.
+const fullRetryAfter = 30 * time.Second
+
+// diskFull reports write errors that mean "no room": the file system is full (ENOSPC), the
+// user's quota is used up (EDQUOT), the file size limit is reached (EFBIG), or bbolt's own
+// size cap. bbolt formats some of these with %s rather than wrapping them, so their text is
+// checked too.
+func diskFull(err error) bool {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG) || errors.Is(err, berrors.ErrMaxSizeReached) {
+		return true
+	}
+	msg := err.Error()
+	for _, text := range []string{syscall.ENOSPC.Error(), syscall.EDQUOT.Error(), syscall.EFBIG.Error(), berrors.ErrMaxSizeReached.Error()} {
+		if strings.Contains(msg, text) {
+			return true
+		}
+	}
+	return false
 }

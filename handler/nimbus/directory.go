@@ -154,6 +154,9 @@ type TenantSettings struct {
 	// Signing holds the secrets themselves. It is never part of the API; the directory
 	// store keeps it.
 	Signing SigningSecrets `json:"-"`
+	// TaskRetentionDays is how many days a terminated task's projection is kept (1 to
+	// MaxTaskRetentionDays); 0 means DefaultTaskRetentionDays.
+	TaskRetentionDays int `json:"taskRetentionDays,omitempty"`
 }
 
 // FoldUPN is the canonical form of a UPN for comparisons and map keys.

@@ -80,7 +80,11 @@ func (s *TenantSettings) ApplySigning(stored SigningSecrets, now time.Time) erro
 // when, and when the previous one stops signing, never the secrets themselves.
 func (s TenantSettings) View(now time.Time) TenantSettings {
 	k := s.Signing
-	v := TenantSettings{RevokedAccess: s.RevokedAccess}
+	// Start from every setting and take the secrets out, so a setting added later is
+	// exported without being listed here.
+	v := s
+	v.SigningSecret, v.Signing = nil, SigningSecrets{}
+	v.SigningSecretSet, v.SigningSecretSetAt, v.PreviousSigningSecretExpiresAt = false, nil, nil
 	if k.Current != "" {
 		v.SigningSecretSet = true
 		if !k.CurrentSetAt.IsZero() {

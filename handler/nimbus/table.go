@@ -18,10 +18,16 @@ type Entity struct {
 const (
 	// MaxKeyLength bounds PartitionKey and RowKey (bytes, before any encoding).
 	MaxKeyLength = 512
-	// MaxEntityData bounds Entity.Data. Azure Table entities hold at most 1 MiB in all.
+	// MaxEntityData bounds Entity.Data. Azure Table entities hold at most 1 MiB in all (and
+	// Azurite counts the JSON of the request, where binary data travels as base64); callers
+	// with larger values split them over several rows.
 	MaxEntityData = 512 << 10
 	// MaxBatch is the most operations one Batch may carry (Azure Table transactions).
 	MaxBatch = 100
+	// MaxBatchData bounds the sum of Data over the operations of one Batch. An Azure Table
+	// transaction is at most 4 MiB of request, in which binary data grows by a third as
+	// base64; 2 MiB leaves room for that and the per-operation envelopes.
+	MaxBatchData = 2 << 20
 	// MaxPageSize is the most entities one List call returns.
 	MaxPageSize = 1000
 )
@@ -75,8 +81,9 @@ type Table interface {
 	// callers must not rely on it matching Go string order. Cursors are opaque and stay valid
 	// across writes; a full pass sees every entity that existed throughout it exactly once.
 	List(ctx context.Context, partitionKey, prefix, cursor string, limit int) (Page, error)
-	// Batch applies up to MaxBatch operations on distinct row keys of one partition
-	// atomically: all of them or none. The first failing operation's kind is returned.
+	// Batch applies up to MaxBatch operations (with at most MaxBatchData bytes of Data in
+	// all) on distinct row keys of one partition atomically: all of them or none. The first
+	// failing operation's kind is returned.
 	Batch(ctx context.Context, partitionKey string, ops []BatchOp) error
 }
 

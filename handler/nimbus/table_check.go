@@ -69,6 +69,7 @@ func CheckBatch(partitionKey string, ops []BatchOp) error {
 		return Invalid("ops", "a batch holds at most %d operations, got %d", MaxBatch, len(ops))
 	}
 	seen := make(map[string]bool, len(ops))
+	total := 0
 	for i, op := range ops {
 		at := fmt.Sprintf("ops[%d]", i)
 		if op.Kind < BatchInsert || op.Kind > BatchDelete {
@@ -84,6 +85,9 @@ func CheckBatch(partitionKey string, ops []BatchOp) error {
 			return Invalid(at+".rowKey", "%s.rowKey repeats the row key of an earlier operation; a batch changes each row at most once", at)
 		}
 		seen[op.RowKey] = true
+		if total += len(op.Data); total > MaxBatchData {
+			return Invalid("ops", "a batch carries at most %d bytes of data, got more at ops[%d]", MaxBatchData, i)
+		}
 	}
 	return nil
 }

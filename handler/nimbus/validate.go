@@ -92,6 +92,9 @@ func (d *Directory) Validate() error {
 }
 
 func (s *TenantSettings) validate() error {
+	if err := s.validateRetention(); err != nil {
+		return err
+	}
 	switch s.RevokedAccess {
 	case "":
 		s.RevokedAccess = RevokedEnforce

@@ -65,6 +65,8 @@ func Run(t *testing.T, open func(t *testing.T) nimbus.Tables) {
 		{"ConcurrentIncrements", testConcurrentIncrements},
 		{"ConcurrentInserts", testConcurrentInserts},
 		{"LargePayload", testLargePayload},
+		{"LargeBatch", testLargeBatch},
+		{"ExactBytes", testExactBytes},
 		{"InvalidInputs", testInvalidInputs},
 	}
 	for _, st := range subtests {
