@@ -3,6 +3,7 @@ package main
 import (
 	"debug/elf"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -118,7 +119,7 @@ func TestEndToEndCalendarImport(t *testing.T) {
 	bad.Services[i].Calendar = &nimbus.Calendar{TimeZone: "Asia/Kathmandu", Weekly: nimbus.Weekly{
 		Monday: []nimbus.TimeRange{{From: "09:00", To: "12:00"}, {From: "13:00", To: "25:00"}}}}
 	r := f.call("PUT", "/admin/v1/tenants/"+f.demo.TenantID+"/directory", f.admin, bad)
-	if want := `"target":"services[` + string(rune('0'+i)) + `].calendar.weekly.monday[1].to"`; r.status != 400 || !strings.Contains(string(r.body), want) {
+	if want := fmt.Sprintf(`"target":"services[%d].calendar.weekly.monday[1].to"`, i); r.status != 400 || !strings.Contains(string(r.body), want) {
 		t.Fatalf("bad calendar: got %d %s, want 400 with %s", r.status, r.body, want)
 	}
 	bad.Services[i].Calendar.TimeZone = "Asia/Katmandoo"

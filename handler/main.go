@@ -12,7 +12,7 @@ import (
 	"syscall"
 
 	// The opening-hours check evaluates calendars in their IANA time zones. Embedding the
-	// zone database (about 450 KB) makes that work on hosts without one, such as minimal
+	// zone database (about 400 KB) makes that work on hosts without one, such as minimal
 	// containers and some Functions workers, and keeps the answer independent of the host.
 	_ "time/tzdata"
 )
