@@ -192,3 +192,50 @@ func TestEndToEndOpeningHoursWithoutHostZones(t *testing.T) {
 	p := start(t, map[string]string{"NIMBUS_DATA_DIR": t.TempDir()})
 	checkOpeningHours(t, p)
 }
+
+// Under the Functions host without request forwarding, the ServiceCheck function's
+// invocation payload reaches the same operation, query included.
+func TestEndToEndOpeningHoursInvocation(t *testing.T) {
+	port := freePort(t)
+	p := start(t, map[string]string{
+		"NIMBUS_DATA_DIR":              t.TempDir(),
+		"FUNCTIONS_CUSTOMHANDLER_PORT": fmt.Sprint(port),
+		"NIMBUS_DEV_AUTH":              "true",
+	})
+	d := p.demo()
+	owner := p.token(d.TenantID, d.Users.ServiceOwner)
+	for _, tc := range []struct {
+		name, url string
+		query     map[string]string
+		status    int
+		body      string
+	}{
+		{"query in the Url", "http://localhost:7071" + openingHoursPath(d.Services.ContactCenter, "2027-12-25T10:00:00+01:00"), nil, 200, `{"status":"Holiday"}`},
+		{"query in the Query object", "http://localhost:7071/v1/service-check/opening-hours",
+			map[string]string{"serviceUpn": d.Services.ContactCenter, "time": "2027-03-01T10:30:00+01:00"}, 200, `{"status":"Special2"}`},
+		{"bad time", "http://localhost:7071" + openingHoursPath(d.Services.ContactCenter, "soon"), nil, 400, `"target":"time"`},
+	} {
+		inv := map[string]any{
+			"Data": map[string]any{"req": map[string]any{
+				"Url": tc.url, "Method": "GET", "Query": tc.query,
+				"Headers": map[string][]string{"Authorization": {"Bearer " + owner}}, "Params": map[string]string{},
+			}},
+			"Metadata": map[string]any{"sys": map[string]string{"MethodName": "ServiceCheck"}},
+		}
+		r := p.call("POST", "/ServiceCheck", "", inv)
+		var out struct {
+			Outputs struct {
+				Res struct {
+					StatusCode int    `json:"statusCode"`
+					Body       string `json:"body"`
+				} `json:"res"`
+			}
+		}
+		if err := json.Unmarshal(r.body, &out); err != nil || r.status != 200 {
+			t.Fatalf("%s: invocation answered %d %s", tc.name, r.status, r.body)
+		}
+		if out.Outputs.Res.StatusCode != tc.status || !strings.Contains(out.Outputs.Res.Body, tc.body) {
+			t.Errorf("%s: got %d %s, want %d with %s", tc.name, out.Outputs.Res.StatusCode, out.Outputs.Res.Body, tc.status, tc.body)
+		}
+	}
+}

@@ -78,8 +78,8 @@ const (
 	MaxCalendarNameLength  = 100
 	MaxRangesPerDay        = 24
 	MaxHolidays            = 400
-	MaxSpecialDays         = 400
-	MaxRangesPerSpecialDay = 12
+	MaxSpecialDays         = 250
+	MaxRangesPerSpecialDay = 8
 )
 
 // weekdayNames are the JSON names of Weekly's fields, indexed by time.Weekday.

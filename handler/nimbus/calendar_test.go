@@ -1,7 +1,9 @@
 package nimbus
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -54,6 +56,11 @@ func TestCalendarStatusAt(t *testing.T) {
 			{Name: "Closed all day", Kind: StatusSpecial3, From: "2027-03-22"},
 		}
 	})
+	santiago := &Calendar{TimeZone: "America/Santiago", Weekly: Weekly{Saturday: []TimeRange{r("22:00", "01:30"), r("23:00", "00:00")}}}
+	toMidnight := &Calendar{TimeZone: "Europe/Zurich", Weekly: Weekly{Saturday: []TimeRange{r("22:00", "00:00")}, Sunday: []TimeRange{r("00:30", "01:00")}}}
+	yearEnd := with(func(c *Calendar) {
+		c.Holidays = []Holiday{{Name: "Turn of the year", From: "2027-12-31", To: "2028-01-01"}, {Name: "Leap day", From: "2028-02-29"}}
+	})
 	allDay := &Calendar{TimeZone: "UTC", Weekly: Weekly{Wednesday: []TimeRange{r("00:00", "00:00")}, Friday: []TimeRange{r("08:00", "08:00")}}}
 
 	tests := []struct {
@@ -98,6 +105,22 @@ func TestCalendarStatusAt(t *testing.T) {
 		{"full day: from equal to to, next day", allDay, "2027-03-04T00:00:00Z", StatusClosed},
 		{"24 hours from 08:00: next day 07:59", allDay, "2027-03-06T07:59:59Z", StatusOpen},
 		{"24 hours from 08:00: next day 08:00", allDay, "2027-03-06T08:00:00Z", StatusClosed},
+
+		{"no midnight (Santiago springs forward at 00:00): Saturday 23:59:59", santiago, "2027-09-05T03:59:59Z", StatusOpen},
+		{"no midnight: Sunday 01:00 is after midnight", santiago, "2027-09-05T04:00:00Z", StatusOpen},
+		{"no midnight: Sunday 01:30 ends the range", santiago, "2027-09-05T04:30:00Z", StatusClosed},
+		{"repeated hour before midnight (Santiago falls back): first 23:30", santiago, "2027-04-04T02:30:00Z", StatusOpen},
+		{"repeated hour before midnight: second 23:30", santiago, "2027-04-04T03:30:00Z", StatusOpen},
+		{"repeated hour before midnight: Sunday 01:30", santiago, "2027-04-04T05:30:00Z", StatusClosed},
+		{"range to 00:00: last second", toMidnight, "2027-03-06T23:59:59+01:00", StatusOpen},
+		{"range to 00:00 ends at midnight", toMidnight, "2027-03-07T00:00:00+01:00", StatusClosed},
+		{"range to 00:00, next day's own range", toMidnight, "2027-03-07T00:45:00+01:00", StatusOpen},
+		{"overnight range into the first of a month", zurich(), "2027-08-01T01:00:00+02:00", StatusOpen},
+		{"overnight range into a new year", yearEnd, "2028-01-02T01:00:00+01:00", StatusClosed},
+		{"holiday across the turn of the year: 31 December", yearEnd, "2027-12-31T10:00:00+01:00", StatusHoliday},
+		{"holiday across the turn of the year: 1 January", yearEnd, "2028-01-01T23:30:00+01:00", StatusHoliday},
+		{"holiday on a leap day", yearEnd, "2028-02-29T10:00:00+01:00", StatusHoliday},
+		{"day after a leap-day holiday", yearEnd, "2028-03-01T10:00:00+01:00", StatusOpen},
 
 		{"day before a holiday", holidays, "2026-12-31T10:00:00+01:00", StatusOpen},
 		{"holiday on a working day", holidays, "2027-01-01T10:00:00+01:00", StatusHoliday},
@@ -247,5 +270,41 @@ func TestIndexKeepsItsCalendar(t *testing.T) {
 	svc, _ := x.Service(d.Services[0].ID)
 	if got := svc.Calendar.Weekly.Monday[0]; got != r("08:00", "12:00") {
 		t.Errorf("indexed calendar changed to %v", got)
+	}
+}
+
+// A calendar at every limit, with names of the longest length, takes at most half of one
+// stored directory entry, leaving the rest for the other fields of its service.
+func TestLargestCalendarFitsOneEntry(t *testing.T) {
+	name := strings.Repeat("é", MaxCalendarNameLength)
+	ranges := func(n int) []TimeRange {
+		out := make([]TimeRange, n)
+		for i := range out {
+			out[i] = r("23:59", "00:00")
+		}
+		return out
+	}
+	c := &Calendar{TimeZone: "America/Argentina/ComodRivadavia"}
+	for wd := time.Sunday; wd <= time.Saturday; wd++ {
+		*c.Weekly.slot(wd) = ranges(MaxRangesPerDay)
+	}
+	start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range MaxHolidays {
+		day := start.AddDate(0, 0, i).Format(time.DateOnly)
+		c.Holidays = append(c.Holidays, Holiday{Name: name, From: day, To: day})
+	}
+	for i := range MaxSpecialDays {
+		day := start.AddDate(2, 0, i).Format(time.DateOnly)
+		c.SpecialDays = append(c.SpecialDays, SpecialDay{Name: name, Kind: StatusSpecial4, From: day, To: day, Ranges: ranges(MaxRangesPerSpecialDay)})
+	}
+	if err := c.Validate("calendar"); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(Service{Calendar: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > MaxEntityData/2 {
+		t.Errorf("largest calendar takes %d bytes of the %d an entry holds", len(data), MaxEntityData)
 	}
 }
