@@ -2,6 +2,7 @@ package nimbus
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -128,15 +129,28 @@ func (w *Weekly) slot(wd time.Weekday) *[]TimeRange {
 }
 
 // zones caches loaded time zones by name: loading one reads and parses zone data each time.
+// Only names that loaded are kept, and the zone database is finite, so the cache is bounded.
 var zones sync.Map // string → *time.Location
 
+// zoneName is the shape of an IANA zone name: segments of letters, digits, "_", "+" and "-",
+// the first starting with a letter (Europe/Zurich, America/Argentina/Buenos_Aires, Etc/GMT+5).
+var zoneName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
+
+// hostOnlyZones are names that zone directories of some hosts hold besides the IANA zones,
+// and the embedded database does not: a calendar using one would work on one host and not
+// on another.
+var hostOnlyZones = []string{"Local", "localtime", "posixrules", "Factory"}
+
 // LoadZone returns the IANA time zone name. It refuses the empty name and "Local", which
-// time.LoadLocation would map to UTC and to the host's zone: a calendar names its zone.
+// time.LoadLocation would map to UTC and to the host's zone, and names that only some hosts'
+// zone directories have (the posix/ and right/ trees, localtime): a calendar names an IANA
+// zone, which the zone database embedded in the binary has on every host.
 func LoadZone(name string) (*time.Location, error) {
 	if v, ok := zones.Load(name); ok {
 		return v.(*time.Location), nil
 	}
-	if name == "" || name == "Local" || len(name) > MaxTimeZoneLength {
+	if len(name) > MaxTimeZoneLength || !zoneName.MatchString(name) || slices.Contains(hostOnlyZones, name) ||
+		strings.HasPrefix(name, "posix/") || strings.HasPrefix(name, "right/") {
 		return nil, fmt.Errorf("load time zone %q: not an IANA time zone name", name)
 	}
 	loc, err := time.LoadLocation(name)

@@ -170,7 +170,8 @@ func TestCalendarStatusAt(t *testing.T) {
 }
 
 func TestCalendarInvalidZone(t *testing.T) {
-	for _, zone := range []string{"", "Local", "Mars/Olympus_Mons", "Europe/Zurich ", "../../etc/passwd", "/usr/share/zoneinfo/UTC", "europe/zurich\x00"} {
+	for _, zone := range []string{"", "Local", "Mars/Olympus_Mons", "Europe/Zurich ", "../../etc/passwd", "/usr/share/zoneinfo/UTC", "europe/zurich\x00",
+		"posix/Europe/Zurich", "right/UTC", "localtime", "posixrules", "Factory", "Europe/Zurich.tab", "zone.tab"} {
 		c := &Calendar{TimeZone: zone}
 		err := c.Validate("services[0].calendar")
 		var e *Error
@@ -181,7 +182,7 @@ func TestCalendarInvalidZone(t *testing.T) {
 			t.Errorf("zone %q: StatusAt succeeded", zone)
 		}
 	}
-	for _, zone := range []string{"UTC", "Europe/Zurich", "America/Argentina/Buenos_Aires", "Asia/Kathmandu"} {
+	for _, zone := range []string{"UTC", "Europe/Zurich", "America/Argentina/Buenos_Aires", "Asia/Kathmandu", "Etc/GMT+5", "Etc/GMT-14", "EST5EDT", "GMT0"} {
 		if err := (&Calendar{TimeZone: zone}).Validate("c"); err != nil {
 			t.Errorf("zone %q: %v", zone, err)
 		}
