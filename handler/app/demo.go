@@ -43,6 +43,8 @@ type DemoServices struct {
 // ContactCenter service with outbound, external tasks and the virtual assistant; an
 // EnterpriseRouting service; an AdvancedRouting service; a ContactCenter service whose
 // workflow is invalid; a user of each role and ownership kind; an address book per child OU.
+// The ContactCenter and EnterpriseRouting services have opening hours (demoHotlineCalendar,
+// demoSalesCalendar); the others have none.
 func Demo() (nimbus.Directory, DemoInfo) {
 	const root, sales, support = DemoTenantID, "ou-sales", "ou-support"
 	users := DemoUsers{
@@ -71,10 +73,12 @@ func Demo() (nimbus.Directory, DemoInfo) {
 				Description: "Customer hotline with outbound calls, external tasks and the virtual assistant.", TelNumber: "+41445550100",
 				OU: sales, License: nimbus.LicenseContactCenter, WorkflowValid: true, Modalities: all,
 				OutboundEnabled: true, VirtualAssistantEnabled: true,
-				Owners: []string{users.ServiceOwner}, LimitedOwners: []string{users.TeamOwnerLimited}},
+				Owners: []string{users.ServiceOwner}, LimitedOwners: []string{users.TeamOwnerLimited},
+				Calendar: demoHotlineCalendar()},
 			{ID: "svc-sales", UPN: services.EnterpriseRouting, Name: "Sales", DisplayName: "Contoso Sales", TelNumber: "+41445550200",
 				OU: sales, License: nimbus.LicenseEnterpriseRouting, WorkflowValid: true,
-				Modalities: []nimbus.Modality{nimbus.ModalityAudio, nimbus.ModalityInstantMessaging}, Owners: []string{users.ServiceOwner}},
+				Modalities: []nimbus.Modality{nimbus.ModalityAudio, nimbus.ModalityInstantMessaging}, Owners: []string{users.ServiceOwner},
+				Calendar: demoSalesCalendar()},
 			{ID: "svc-reception", UPN: services.AdvancedRouting, Name: "Reception", TelNumber: "+41445550300",
 				OU: root, License: nimbus.LicenseAdvancedRouting, WorkflowValid: true, Modalities: []nimbus.Modality{nimbus.ModalityAudio}},
 			{ID: "svc-backoffice", UPN: services.InvalidWorkflow, Name: "Back office",

@@ -311,4 +311,5 @@ var whoMay = map[nimbus.Group]string{
 	nimbus.GroupOutboundSchedule: "you must be a tenant admin, a service owner or a team owner limited",
 	nimbus.GroupStaticLists:      "you must be a tenant admin, an OU admin or an owner of a service",
 	nimbus.GroupTestConnection:   "you need to be a tenant admin, OU admin, partner admin, or an owner of a service",
+	nimbus.GroupOpeningHours:     "you must be a tenant admin, a service owner or a team owner limited",
 }

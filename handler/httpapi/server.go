@@ -106,6 +106,7 @@ func (s *Server) register() {
 	s.handle("GET /v1/ExternalTasks/distribution-priorities", s.op(nimbus.GroupConversations, s.staticList(nimbus.GroupConversations, nimbus.Priorities)))
 	s.handle("POST /v1/ExternalTasks", s.op(nimbus.GroupConversations, s.addExternalTask))
 	s.handle("DELETE /v1/ExternalTasks/{externalTaskId}", s.op(nimbus.GroupConversations, s.removeExternalTask))
+	s.registerServiceCheck()
 	s.handle("POST /internal/v1/task-events", s.core(s.ingestEvents))
 	// The admin API answers under /admin/v1 (SPEC 10) and under /manage/v1: the Functions host
 	// reserves every route that starts with "admin" for its own management API, so in Azure

@@ -87,6 +87,8 @@ type Service struct {
 	VirtualAssistantEnabled bool       `json:"virtualAssistantEnabled"`
 	Owners                  []string   `json:"owners,omitempty"`
 	LimitedOwners           []string   `json:"limitedOwners,omitempty"`
+	// Calendar holds the opening hours; nil means none (the opening-hours check answers None).
+	Calendar *Calendar `json:"calendar,omitempty"`
 }
 
 // HasModality reports whether m is enabled on the service.

@@ -68,6 +68,7 @@ func (d Directory) clone() Directory {
 		s.Modalities = append([]Modality(nil), s.Modalities...)
 		s.Owners = append([]string(nil), s.Owners...)
 		s.LimitedOwners = append([]string(nil), s.LimitedOwners...)
+		s.Calendar = s.Calendar.Clone()
 		c.Services[i] = s
 	}
 	c.AddressBooks = append([]AddressBook(nil), d.AddressBooks...)

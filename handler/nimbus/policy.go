@@ -16,10 +16,12 @@ const (
 	GroupStaticLists
 	// GroupTestConnection: the connector's test connection.
 	GroupTestConnection
+	// GroupOpeningHours: the opening-hours check and its services dropdown.
+	GroupOpeningHours
 )
 
 // Groups lists every operation group.
-var Groups = []Group{GroupConversations, GroupAddressBooks, GroupOutboundManage, GroupOutboundSchedule, GroupStaticLists, GroupTestConnection}
+var Groups = []Group{GroupConversations, GroupAddressBooks, GroupOutboundManage, GroupOutboundSchedule, GroupStaticLists, GroupTestConnection, GroupOpeningHours}
 
 func (g Group) String() string {
 	switch g {
@@ -35,6 +37,8 @@ func (g Group) String() string {
 		return "static lists"
 	case GroupTestConnection:
 		return "test connection"
+	case GroupOpeningHours:
+		return "the opening-hours check"
 	}
 	return "unknown"
 }
@@ -119,7 +123,7 @@ func (a *Access) Allows(g Group, svc *Service) bool {
 	switch g {
 	case GroupConversations, GroupOutboundManage:
 		return a.owner(svc)
-	case GroupOutboundSchedule:
+	case GroupOutboundSchedule, GroupOpeningHours:
 		return a.owner(svc) || a.limitedOwner(svc)
 	case GroupAddressBooks:
 		return u.HasRole(RoleOUAdmin)

@@ -16,10 +16,10 @@ var principals = []string{"TenantAdmin", "OUAdmin", "ServiceOwner", "TeamOwnerLi
 
 // matrix is SPEC 2.2 written out literally: principal → group → may execute.
 var matrix = map[string]map[Group]bool{
-	"TenantAdmin":      {GroupConversations: true, GroupAddressBooks: true, GroupOutboundManage: true, GroupOutboundSchedule: true, GroupStaticLists: true, GroupTestConnection: true},
+	"TenantAdmin":      {GroupConversations: true, GroupAddressBooks: true, GroupOutboundManage: true, GroupOutboundSchedule: true, GroupStaticLists: true, GroupTestConnection: true, GroupOpeningHours: true},
 	"OUAdmin":          {GroupAddressBooks: true, GroupStaticLists: true, GroupTestConnection: true},
-	"ServiceOwner":     {GroupConversations: true, GroupOutboundManage: true, GroupOutboundSchedule: true, GroupStaticLists: true, GroupTestConnection: true},
-	"TeamOwnerLimited": {GroupOutboundSchedule: true, GroupStaticLists: true, GroupTestConnection: true},
+	"ServiceOwner":     {GroupConversations: true, GroupOutboundManage: true, GroupOutboundSchedule: true, GroupStaticLists: true, GroupTestConnection: true, GroupOpeningHours: true},
+	"TeamOwnerLimited": {GroupOutboundSchedule: true, GroupStaticLists: true, GroupTestConnection: true, GroupOpeningHours: true},
 	"PartnerAdmin":     {GroupTestConnection: true},
 	"Supervisor":       {},
 	"User":             {},
@@ -61,7 +61,7 @@ func TestCheckServiceMatrix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	serviceGroups := []Group{GroupConversations, GroupOutboundManage, GroupOutboundSchedule}
+	serviceGroups := []Group{GroupConversations, GroupOutboundManage, GroupOutboundSchedule, GroupOpeningHours}
 	for _, p := range principals {
 		a, err := x.Access(p + "@Contoso.com")
 		if err != nil {

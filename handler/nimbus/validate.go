@@ -273,6 +273,11 @@ func (d *Directory) validateServices(ous, users map[string]bool) error {
 				}
 			}
 		}
+		if s.Calendar != nil {
+			if err := s.Calendar.Validate(at + ".calendar"); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
