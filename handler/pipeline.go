@@ -47,6 +47,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		externalTasks: external,
 	}
 	p.pipeline.Terminated = external.Released
+	p.deliverer.SetMaxPerSubscription(cfg.callbackPolicy.maxPerSub)
 	if cfg.coreURL != "" {
 		p.forward = app.ForwardCommands(client, cfg.coreURL)
 	}

@@ -89,22 +89,46 @@ func TestDeliveryOutcomes(t *testing.T) {
 
 func TestRetryScheduling(t *testing.T) {
 	p := newPipe(t)
-	p.poster.answers = []nimbus.Attempt{{Status: 429, RetryAfter: 2 * time.Second}, {Status: 503}}
+	p.poster.answers = []nimbus.Attempt{{Status: 429, RetryAfter: 2 * time.Second}, {Status: 503}, {Status: 500}}
 	msgs, _ := p.oneDelivery(t)
-	next := p.deliverAll(t, msgs)
-	if len(next) != 1 || !next[0].NotBefore.Equal(p.now.Add(2*time.Second)) {
-		t.Fatalf("429 Retry-After 2: next at %v, want %v", next[0].NotBefore, p.now.Add(2*time.Second))
+	first := p.now
+	next := p.deliverDue(t, msgs)
+	if len(next) != 1 || !next[0].NotBefore.Equal(first.Add(2*time.Second)) {
+		t.Fatalf("429 Retry-After 2: next at %v, want %v", next[0].NotBefore, first.Add(2*time.Second))
 	}
-	next = p.deliverAll(t, next)
-	lo, hi := p.now.Add(24*time.Second), p.now.Add(36*time.Second) // second retry: 30 s ± 20 %
+	// The Retry-After used no step of the schedule: a 503 without one waits its first, 5 s.
+	next = p.deliverDue(t, next)
+	lo, hi := p.now.Add(4*time.Second), p.now.Add(6*time.Second)
 	if len(next) != 1 || next[0].NotBefore.Before(lo) || next[0].NotBefore.After(hi) {
-		t.Fatalf("503 without Retry-After: next at %v, want 30 s ± 20 %%", next[0].NotBefore.Sub(p.now))
+		t.Fatalf("503 without Retry-After: next at %v, want 5 s ± 20 %%", next[0].NotBefore.Sub(p.now))
+	}
+	next = p.deliverDue(t, next)
+	lo, hi = p.now.Add(24*time.Second), p.now.Add(36*time.Second)
+	if len(next) != 1 || next[0].NotBefore.Before(lo) || next[0].NotBefore.After(hi) {
+		t.Fatalf("then a 500: next at %v, want 30 s ± 20 %%", next[0].NotBefore.Sub(p.now))
 	}
 	var d Delivery
 	_ = json.Unmarshal(next[0].Body, &d)
-	if d.Attempt != 3 {
-		t.Errorf("attempt: got %d, want 3", d.Attempt)
+	if d.Attempt != 4 || d.Step != 2 || !d.FirstAttempt.Equal(first) {
+		t.Errorf("attempt %d, step %d, first attempt %v; want 4, 2, %v", d.Attempt, d.Step, d.FirstAttempt, first)
 	}
+	if next[0].SessionID != msgs[0].SessionID || next[0].SessionID == "" {
+		t.Errorf("retry in session %q, first attempt in %q", next[0].SessionID, msgs[0].SessionID)
+	}
+}
+
+// deliverDue moves the clock to each message's due time and delivers it.
+func (p *pipe) deliverDue(t *testing.T, msgs []nimbus.Message) []nimbus.Message {
+	t.Helper()
+	for _, m := range msgs {
+		if m.NotBefore.After(p.now) {
+			p.now = m.NotBefore
+		}
+		if err := p.deliverer.Deliver(t.Context(), m); err != nil {
+			t.Fatalf("deliver: %v", err)
+		}
+	}
+	return p.deliveries.take()
 }
 
 func TestRetriesExhaustedThenReplay(t *testing.T) {
@@ -113,7 +137,7 @@ func TestRetriesExhaustedThenReplay(t *testing.T) {
 	p.poster.answers = []nimbus.Attempt{{Status: 500}, {Status: 500}, {Status: 502}}
 	msgs, sub := p.oneDelivery(t)
 	for len(msgs) > 0 {
-		msgs = p.deliverAll(t, msgs)
+		msgs = p.deliverDue(t, msgs)
 	}
 	admin := p.caller(p.demo.Users.TenantAdmin)
 	dl, err := p.failures.List(t.Context(), admin, FailureFilter{TenantID: sub.TenantID})
@@ -138,18 +162,22 @@ func TestRetriesExhaustedThenReplay(t *testing.T) {
 	}
 }
 
-func TestBusyHostPostpones(t *testing.T) {
+func TestBusyHostPutsOff(t *testing.T) {
 	p := newPipe(t)
 	msgs, _ := p.oneDelivery(t)
 	p.poster.busy = true
 	next := p.deliverAll(t, msgs)
-	if len(p.poster.posts) != 0 || len(next) != 1 || next[0].NotBefore.Sub(p.now) != hostBusyDelay || next[0].ID == msgs[0].ID {
+	if len(p.poster.posts) != 0 || len(next) != 1 || next[0].NotBefore.Sub(p.now) != hostBusyDelay || next[0].ID == msgs[0].ID || next[0].SessionID != msgs[0].SessionID {
 		t.Fatalf("busy host: posts %d, next %+v", len(p.poster.posts), next)
 	}
 	var d Delivery
 	_ = json.Unmarshal(next[0].Body, &d)
-	if d.Attempt != 1 {
-		t.Errorf("a postponement is not an attempt: attempt %d", d.Attempt)
+	if d.Attempt != 1 || !d.FirstAttempt.IsZero() {
+		t.Errorf("a put-off is not an attempt: attempt %d, first attempt %v", d.Attempt, d.FirstAttempt)
+	}
+	p.poster.busy = false
+	if next = p.deliverDue(t, next); len(next) != 0 || len(p.poster.posts) != 1 {
+		t.Errorf("once the host is free: %d posts, %d messages queued", len(p.poster.posts), len(next))
 	}
 }
 
