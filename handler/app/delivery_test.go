@@ -194,3 +194,103 @@ func TestSigningSecretIsUsed(t *testing.T) {
 		t.Errorf("secret not passed to the poster")
 	}
 }
+
+// A delivery put off for lack of a slot keeps its place: the next delivery of the same task
+// to the same subscription waits behind it, even when it comes back first.
+func TestPutOffDeliveriesKeepTheirOrder(t *testing.T) {
+	p := newPipe(t)
+	p.deliverer.SetMaxPerSubscription(1)
+	p.deliverer.slots.wait = 10 * time.Millisecond
+	cc := p.demo.Services.ContactCenter
+	sub := p.register(t, p.demo.Users.TenantAdmin, "https://a.logic.azure.com/cb?sig=secret", []string{cc}, []nimbus.TaskEvent{nimbus.EventInQueue, nimbus.EventTerminated}, nil, nil)
+	if _, err := p.ingest.Accept(t.Context(), core, []nimbus.IngestEvent{
+		event("ord", 1, nimbus.EventInQueue, cc, nimbus.ModalityAudio, nimbus.DirectionInbound),
+		event("ord", 2, nimbus.EventTerminated, cc, nimbus.ModalityAudio, nimbus.DirectionInbound),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range p.events.take() {
+		if err := p.pipeline.ProcessEvent(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := p.deliveries.take()
+	if len(msgs) != 2 || msgs[0].SessionID == "" || msgs[0].SessionID != msgs[1].SessionID {
+		t.Fatalf("deliveries of one task to one subscription: %d in sessions %q", len(msgs), []string{msgs[0].SessionID, msgs[1].SessionID})
+	}
+	busy, _ := p.deliverer.slots.acquire(t.Context(), slotKey(&sub)) // another attempt holds the only slot
+	putOff := p.deliverAll(t, msgs)
+	if len(putOff) != 2 || len(p.poster.posts) != 0 {
+		t.Fatalf("with no free slot: %d put off, %d posted", len(putOff), len(p.poster.posts))
+	}
+	busy.done(true, false)
+	again := p.deliverAll(t, []nimbus.Message{putOff[1]}) // the later one comes back first
+	if len(again) != 1 || len(p.poster.posts) != 0 {
+		t.Fatalf("the later delivery went ahead of the earlier one: %d posted", len(p.poster.posts))
+	}
+	p.deliverAll(t, []nimbus.Message{putOff[0]})
+	p.deliverAll(t, again)
+	if len(p.poster.posts) != 2 {
+		t.Fatalf("posted %d, want 2", len(p.poster.posts))
+	}
+	var got []string
+	for _, post := range p.poster.posts {
+		var data map[string]any
+		_ = json.Unmarshal(post.body, &data)
+		got = append(got, data["event"].(string))
+	}
+	if got[0] != "InQueue" || got[1] != "Terminated" {
+		t.Errorf("posted %v, want InQueue then Terminated", got)
+	}
+}
+
+// The owner's access is re-checked before a retry: withheld and suspended once they lost it,
+// active again and delivered when it returns.
+func TestRetryWithheldWhenOwnerLostAccess(t *testing.T) {
+	p := newPipe(t)
+	cc := p.demo.Services.ContactCenter
+	owner := p.demo.Users.ServiceOwner
+	sub := p.register(t, owner, "https://a.logic.azure.com/cb?sig=secret", []string{cc}, []nimbus.TaskEvent{nimbus.EventInQueue}, nil, nil)
+	p.poster.answers = []nimbus.Attempt{{Status: 500}}
+	if _, err := p.ingest.Accept(t.Context(), core, []nimbus.IngestEvent{event("acc", 1, nimbus.EventInQueue, cc, nimbus.ModalityAudio, nimbus.DirectionInbound)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range p.events.take() {
+		if err := p.pipeline.ProcessEvent(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	retry := p.deliverDue(t, p.deliveries.take())
+	if len(retry) != 1 || len(p.poster.posts) != 1 {
+		t.Fatalf("first attempt: %d posts, %d retries", len(p.poster.posts), len(retry))
+	}
+	admin := p.caller(p.demo.Users.TenantAdmin)
+	d, _ := Demo()
+	owners := map[int][]string{}
+	for i := range d.Services {
+		owners[i] = d.Services[i].Owners
+		d.Services[i].Owners = nil
+	}
+	if _, err := p.dir.Import(t.Context(), admin, d); err != nil {
+		t.Fatal(err)
+	}
+	if next := p.deliverDue(t, retry); len(next) != 0 || len(p.poster.posts) != 1 {
+		t.Fatalf("retry after the owner lost access: %d posts, %d queued", len(p.poster.posts), len(next))
+	}
+	got, _ := p.subs.Get(t.Context(), sub.TenantID, sub.ID)
+	if got.Status != nimbus.StatusSuspended || got.StatusReason == "" {
+		t.Fatalf("subscription %s (%q), want suspended with a reason", got.Status, got.StatusReason)
+	}
+	for i := range d.Services {
+		d.Services[i].Owners = owners[i]
+	}
+	if _, err := p.dir.Import(t.Context(), admin, d); err != nil {
+		t.Fatal(err)
+	}
+	if out := p.run(t, event("acc", 2, nimbus.EventInQueue, cc, nimbus.ModalityAudio, nimbus.DirectionInbound)); len(out) != 1 {
+		t.Fatalf("after access returned: %d deliveries queued", len(out))
+	}
+	if got, _ := p.subs.Get(t.Context(), sub.TenantID, sub.ID); got.Status != nimbus.StatusActive {
+		t.Errorf("after access returned: %s", got.Status)
+	}
+}
