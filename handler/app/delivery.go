@@ -92,19 +92,16 @@ func (d *Deliverer) Deliver(ctx context.Context, m nimbus.Message) error {
 	}
 	now := d.now()
 	if !d.lines.turn(session, del.WebhookID, now) {
-		d.stats.Count("deliveries put off: behind an earlier one of the task")
-		return d.putOff(ctx, &del, session, d.slots.estimate(slotKey(&sub)))
+		return d.putOff(ctx, &del, session, d.slots.estimate(slotKey(&sub)), "behind an earlier one of the task")
 	}
 	sl, wait := d.slots.acquire(ctx, slotKey(&sub))
 	if sl == nil {
-		d.stats.Count("deliveries put off: subscription busy")
-		return d.putOff(ctx, &del, session, wait)
+		return d.putOff(ctx, &del, session, wait, "subscription busy")
 	}
 	release, ok := d.acquireHost(sub.CallbackURL, sl.slow)
 	if !ok {
 		sl.done(false, false)
-		d.stats.Count("deliveries put off: callback host busy")
-		return d.putOff(ctx, &del, session, hostBusyDelay)
+		return d.putOff(ctx, &del, session, hostBusyDelay, "callback host busy")
 	}
 	if del.FirstAttempt.IsZero() {
 		d.startSpan(&del, d.now())
@@ -174,7 +171,9 @@ func (d *Deliverer) startSpan(del *Delivery, now time.Time) {
 
 // putOff sends the delivery back to the queue, due after wait, as the same attempt, and
 // keeps its place in its session's line.
-func (d *Deliverer) putOff(ctx context.Context, del *Delivery, session string, wait time.Duration) error {
+func (d *Deliverer) putOff(ctx context.Context, del *Delivery, session string, wait time.Duration, reason string) error {
+	d.stats.Count("deliveries put off: " + reason)
+	d.stats.log.Debug("delivery put off", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "reason", reason, "wait", wait)
 	now := d.now()
 	due := now.Add(wait)
 	d.lines.join(session, del.WebhookID, now, due)
