@@ -11,7 +11,11 @@ import (
 
 	"github.com/nimbusflow/connector/handler/app"
 	"github.com/nimbusflow/connector/handler/nimbus"
+	"github.com/nimbusflow/connector/handler/webhook"
 )
+
+// The callback client keeps half of each host for healthy subscriptions.
+var _ app.SlowAcquirer = (*webhook.Client)(nil)
 
 // subscription returns the admin view of one subscription.
 func (f *flow) subscription(t *testing.T, id string) app.SubscriptionView {

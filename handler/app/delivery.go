@@ -19,10 +19,11 @@ type Poster interface {
 	Acquire(url string) (release func(), ok bool)
 }
 
-// slowAcquirer is a Poster that keeps part of each host's slots away from subscriptions
+// SlowAcquirer is a Poster that keeps part of each host's slots away from subscriptions
 // being slowed down (webhook.Client); a Poster without it gives every attempt the same
 // Acquire.
-type slowAcquirer interface {
+type SlowAcquirer interface {
+	// AcquireSlow is Acquire for an attempt of a subscription whose attempts keep timing out.
 	AcquireSlow(url string) (release func(), ok bool)
 }
 
@@ -154,7 +155,7 @@ func slotKey(sub *nimbus.Subscription) string { return sub.TenantID + "|" + sub.
 // acquireHost takes a slot of the callback's host, from the slow share when the
 // subscription is being slowed down.
 func (d *Deliverer) acquireHost(url string, slow bool) (func(), bool) {
-	if sa, ok := d.poster.(slowAcquirer); ok && slow {
+	if sa, ok := d.poster.(SlowAcquirer); ok && slow {
 		return sa.AcquireSlow(url)
 	}
 	return d.poster.Acquire(url)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -51,6 +52,7 @@ type slots struct {
 type subSlots struct {
 	limit    int // max, or fewer after timeouts
 	inFlight int
+	started  []time.Time   // when each attempt in flight took its slot
 	waiters  []*slotWaiter // FIFO
 	timeouts int           // consecutive timed-out attempts
 	latency  time.Duration // moving average of attempt durations; 0 until one is known
@@ -59,7 +61,7 @@ type subSlots struct {
 
 type slotWaiter struct {
 	ready   chan struct{}
-	granted bool
+	granted time.Time // when it was handed a slot; zero until then
 }
 
 func newSlots(max int, wait time.Duration, now func() time.Time) *slots {
@@ -89,12 +91,12 @@ func (s *slots) acquire(ctx context.Context, key string) (*slot, time.Duration) 
 	}
 	sub.used = now
 	if sub.inFlight < sub.limit && len(sub.waiters) == 0 {
-		sub.inFlight++
+		sub.take(now)
 		s.mu.Unlock()
-		return s.granted(key, sub, now), 0
+		return &slot{s: s, key: key, start: now, slow: sub.timeouts > 0}, 0
 	}
-	if sub.timeouts > 0 || sub.expectedWait() > s.wait {
-		d := sub.putOff()
+	if sub.timeouts > 0 || sub.expectedWait(now) > s.wait {
+		d := sub.putOff(now)
 		s.mu.Unlock()
 		return nil, d
 	}
@@ -111,8 +113,8 @@ func (s *slots) acquire(ctx context.Context, key string) (*slot, time.Duration) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if w.granted {
-		return s.granted(key, sub, s.now()), 0
+	if !w.granted.IsZero() {
+		return &slot{s: s, key: key, start: w.granted, slow: sub.timeouts > 0}, 0
 	}
 	for i, x := range sub.waiters {
 		if x == w {
@@ -120,23 +122,31 @@ func (s *slots) acquire(ctx context.Context, key string) (*slot, time.Duration) 
 			break
 		}
 	}
-	return nil, sub.putOff()
+	return nil, sub.putOff(s.now())
 }
 
-func (s *slots) granted(key string, sub *subSlots, now time.Time) *slot {
-	return &slot{s: s, key: key, start: now, slow: sub.timeouts > 0}
+// take counts one more attempt in flight, started at now. Called with s.mu held.
+func (sub *subSlots) take(now time.Time) {
+	sub.inFlight++
+	sub.started = append(sub.started, now)
 }
 
-// expectedWait estimates how long a new waiter would wait for a slot; 0 when no attempt's
-// duration is known yet. Called with s.mu held.
-func (sub *subSlots) expectedWait() time.Duration {
-	return sub.latency * time.Duration(len(sub.waiters)/sub.limit+1)
+// expectedWait estimates how long a new waiter would wait for a slot: the usual duration of
+// an attempt, or longer when the oldest attempt in flight has run longer than that (a
+// callback that has begun to hang, before its first timeout), per round of slots ahead of
+// it. 0 when nothing is known yet. Called with s.mu held.
+func (sub *subSlots) expectedWait(now time.Time) time.Duration {
+	d := sub.latency
+	for _, t := range sub.started {
+		d = max(d, now.Sub(t))
+	}
+	return d * time.Duration(len(sub.waiters)/sub.limit+1)
 }
 
 // putOff is how long a delivery that found no slot is put off: about the time the slots need
 // to free up, doubling with every consecutive timeout. Called with s.mu held.
-func (sub *subSlots) putOff() time.Duration {
-	d := max(sub.expectedWait(), minPutOff)
+func (sub *subSlots) putOff(now time.Time) time.Duration {
+	d := max(sub.expectedWait(now), minPutOff)
 	for i := 1; i < sub.timeouts && d < maxPutOff; i++ {
 		d *= 2
 	}
@@ -152,6 +162,9 @@ func (sl *slot) done(attempted, timedOut bool) {
 	now := s.now()
 	sub := s.subs[sl.key]
 	sub.inFlight--
+	if i := slices.Index(sub.started, sl.start); i >= 0 {
+		sub.started = slices.Delete(sub.started, i, i+1)
+	}
 	sub.used = now
 	if attempted {
 		took := now.Sub(sl.start)
@@ -171,8 +184,8 @@ func (sl *slot) done(attempted, timedOut bool) {
 	for len(sub.waiters) > 0 && sub.inFlight < sub.limit {
 		w := sub.waiters[0]
 		sub.waiters = sub.waiters[1:]
-		w.granted = true
-		sub.inFlight++
+		w.granted = now
+		sub.take(now)
 		close(w.ready)
 	}
 }
@@ -197,7 +210,7 @@ func (s *slots) estimate(key string) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sub := s.subs[key]; sub != nil {
-		return sub.putOff()
+		return sub.putOff(s.now())
 	}
 	return minPutOff
 }

@@ -80,11 +80,11 @@ func TestSlotsHandOverToAWaiter(t *testing.T) {
 
 func TestSlotsPutOffIsBounded(t *testing.T) {
 	sub := &subSlots{limit: 1, timeouts: 20, latency: time.Hour}
-	if got := sub.putOff(); got != maxPutOff {
+	if got := sub.putOff(time.Now()); got != maxPutOff {
 		t.Errorf("put off %v, want the cap %v", got, maxPutOff)
 	}
 	sub = &subSlots{limit: 4, latency: 10 * time.Millisecond}
-	if got := sub.putOff(); got != minPutOff {
+	if got := sub.putOff(time.Now()); got != minPutOff {
 		t.Errorf("put off %v, want the floor %v", got, minPutOff)
 	}
 }
@@ -122,5 +122,24 @@ func TestLinesKeepPutOffDeliveriesInOrder(t *testing.T) {
 	}
 	if !ls.turn("s", "d3", now.Add(time.Second+lineGrace+time.Millisecond)) {
 		t.Fatal("a lapsed place still holds the line")
+	}
+}
+
+// Before its first timeout, a callback that has begun to hang is not waited for either: its
+// oldest attempt has already run longer than a worker would wait.
+func TestSlotsDoNotWaitForAnAttemptThatHangs(t *testing.T) {
+	now := time.Now()
+	s := newSlots(1, time.Second, func() time.Time { return now })
+	if sl, _ := s.acquire(t.Context(), "sub"); sl == nil {
+		t.Fatal("a free slot was refused")
+	}
+	now = now.Add(3 * time.Second)
+	began := time.Now()
+	sl, wait := s.acquire(t.Context(), "sub")
+	if sl != nil || time.Since(began) > 500*time.Millisecond {
+		t.Fatalf("slot %v after %v, want none at once", sl != nil, time.Since(began))
+	}
+	if wait < 3*time.Second {
+		t.Errorf("put off %v, want at least the 3 s the attempt has been running", wait)
 	}
 }
