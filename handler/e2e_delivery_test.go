@@ -226,10 +226,11 @@ func TestDeliveryOrderPerTaskAndSubscription(t *testing.T) {
 	f := startFlow(t, nil)
 	cc := f.demo.Services.ContactCenter
 	f.trigger(f.owner, "/order", []string{cc}, []string{"ParameterUpdated"}, nil, nil)
+	f.sink.slowly("/order", 5*time.Millisecond)
 	const tasks, events = 400, 5
 	var all []map[string]any
-	for seq := 1; seq <= events; seq++ {
-		for i := range tasks {
+	for i := range tasks { // a task's events close together, as core reports a busy task
+		for seq := 1; seq <= events; seq++ {
 			e := f.ev(fmt.Sprintf("ord-%d", i), seq, "ParameterUpdated", cc, "Audio", "Inbound")
 			e["parameter"] = map[string]string{"name": "step", "value": strconv.Itoa(seq)}
 			all = append(all, e)
