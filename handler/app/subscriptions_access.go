@@ -35,7 +35,7 @@ type AccessCheck struct {
 // subscription suspended for lost access becomes active again once access is back; without
 // access, under the tenant's enforce policy (the default) the delivery is withheld and the
 // subscription suspended with the reason, while under the legacy policy it is delivered and
-// the subscription stays active (the admin API lists it as orphaned). serviceID "" (a
+// the subscription is active (the admin API lists it as orphaned). serviceID "" (a
 // delivery that does not say) passes when the owner may use any of the subscription's
 // services.
 func (s *Subscriptions) RecheckOwner(ctx context.Context, x *nimbus.Index, sub *nimbus.Subscription, serviceID string) (AccessCheck, error) {
@@ -52,15 +52,14 @@ func (s *Subscriptions) RecheckOwner(ctx context.Context, x *nimbus.Index, sub *
 	} else if !ownerMayUse(x, sub, svc) {
 		reason = "The owner no longer has access to service " + svc.UPN + "."
 	}
-	if reason == "" {
+	if reason == "" || x.Settings().RevokedAccess == nimbus.RevokedLegacy {
+		// Delivering: a subscription suspended earlier (access lost under enforce) is active
+		// again, also when the tenant has since chosen the legacy policy.
 		if sub.Status == nimbus.StatusSuspended {
 			if err := s.SetStatus(ctx, sub.TenantID, sub.ID, nimbus.StatusActive, "", sub.NotFoundStreak); err != nil {
 				return AccessCheck{}, err
 			}
 		}
-		return AccessCheck{Deliver: true}, nil
-	}
-	if x.Settings().RevokedAccess == nimbus.RevokedLegacy {
 		return AccessCheck{Deliver: true, Reason: reason}, nil
 	}
 	if sub.Status != nimbus.StatusSuspended || sub.StatusReason != reason {
