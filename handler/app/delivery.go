@@ -84,6 +84,9 @@ func (d *Deliverer) Deliver(ctx context.Context, m nimbus.Message) error {
 		return nil
 	}
 	session := del.session(m)
+	if del.PutOff > 0 {
+		d.slots.back(slotKeyOf(del.TenantID, del.SubscriptionID))
+	}
 	sub, x, ok, err := d.target(ctx, &del)
 	if err != nil || !ok {
 		if err == nil {
@@ -150,7 +153,9 @@ func (d *Deliverer) target(ctx context.Context, del *Delivery) (nimbus.Subscript
 	return sub, x, true, nil
 }
 
-func slotKey(sub *nimbus.Subscription) string { return sub.TenantID + "|" + sub.ID }
+func slotKey(sub *nimbus.Subscription) string { return slotKeyOf(sub.TenantID, sub.ID) }
+
+func slotKeyOf(tenant, subscriptionID string) string { return tenant + "|" + subscriptionID }
 
 // acquireHost takes a slot of the callback's host, from the slow share when the
 // subscription is being slowed down.
@@ -178,6 +183,7 @@ func (d *Deliverer) putOff(ctx context.Context, del *Delivery, session string, w
 	now := d.now()
 	due := now.Add(wait)
 	d.lines.join(session, del.WebhookID, now, due)
+	d.slots.off(slotKeyOf(del.TenantID, del.SubscriptionID))
 	del.PutOff++
 	return d.send(ctx, del, putOffMessageID(del.WebhookID, del.Attempt, del.PutOff), session, due)
 }

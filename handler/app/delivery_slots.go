@@ -18,10 +18,15 @@ const (
 
 // Bounds of the delay of a delivery put off because its subscription (or its callback host)
 // had no free slot. Healthy subscriptions are tried again after about the time their slots
-// take to free up; one whose attempts keep timing out waits longer with every timeout.
+// take to free up; one whose attempts keep timing out waits longer with every timeout (up to
+// maxPutOff). With many deliveries put off, each comes back about when those before it have
+// had their turn (up to maxBacklogPutOff), so a long backlog of a slow subscription costs the
+// queue about as many put-offs as the subscription has attempts, not one per delivery every
+// few seconds.
 const (
-	minPutOff = time.Second
-	maxPutOff = 30 * time.Second
+	minPutOff        = time.Second
+	maxPutOff        = 30 * time.Second
+	maxBacklogPutOff = 15 * time.Minute
 )
 
 // slotIdle is how long a subscription's record (its latency and timeouts) is kept after its
@@ -54,6 +59,7 @@ type subSlots struct {
 	inFlight int
 	started  []time.Time   // when each attempt in flight took its slot
 	waiters  []*slotWaiter // FIFO
+	putOffs  int           // deliveries put off and not yet back (in this process)
 	timeouts int           // consecutive timed-out attempts
 	latency  time.Duration // moving average of attempt durations; 0 until one is known
 	used     time.Time     // last acquire or release
@@ -131,26 +137,33 @@ func (sub *subSlots) take(now time.Time) {
 	sub.started = append(sub.started, now)
 }
 
-// expectedWait estimates how long a new waiter would wait for a slot: the usual duration of
-// an attempt, or longer when the oldest attempt in flight has run longer than that (a
-// callback that has begun to hang, before its first timeout), per round of slots ahead of
-// it. 0 when nothing is known yet. Called with s.mu held.
-func (sub *subSlots) expectedWait(now time.Time) time.Duration {
+// attemptTime estimates how long an attempt holds a slot: the usual duration, or longer when
+// the oldest attempt in flight has run longer than that (a callback that has begun to hang,
+// before its first timeout). 0 when nothing is known yet. Called with s.mu held.
+func (sub *subSlots) attemptTime(now time.Time) time.Duration {
 	d := sub.latency
 	for _, t := range sub.started {
 		d = max(d, now.Sub(t))
 	}
-	return d * time.Duration(len(sub.waiters)/sub.limit+1)
+	return d
+}
+
+// expectedWait estimates how long a new waiter would wait for a slot: an attempt's time per
+// round of slots ahead of it. Called with s.mu held.
+func (sub *subSlots) expectedWait(now time.Time) time.Duration {
+	return sub.attemptTime(now) * time.Duration(len(sub.waiters)/sub.limit+1)
 }
 
 // putOff is how long a delivery that found no slot is put off: about the time the slots need
-// to free up, doubling with every consecutive timeout. Called with s.mu held.
+// to free up, doubling with every consecutive timeout, or the time the deliveries put off
+// before it need, whichever is longer. Called with s.mu held.
 func (sub *subSlots) putOff(now time.Time) time.Duration {
 	d := max(sub.expectedWait(now), minPutOff)
 	for i := 1; i < sub.timeouts && d < maxPutOff; i++ {
 		d *= 2
 	}
-	return min(d, maxPutOff)
+	backlog := sub.attemptTime(now) * time.Duration((sub.putOffs+sub.inFlight)/sub.limit)
+	return max(min(d, maxPutOff), min(backlog, maxBacklogPutOff))
 }
 
 // done returns the slot after an attempt. timedOut says whether the receiver failed to
@@ -201,6 +214,27 @@ func (s *slots) sweep(now time.Time) {
 		if sub.inFlight == 0 && len(sub.waiters) == 0 && now.Sub(sub.used) > slotIdle {
 			delete(s.subs, key)
 		}
+	}
+}
+
+// off counts a delivery of the subscription key put off; back counts one that came back.
+func (s *slots) off(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sub := s.subs[key]
+	if sub == nil {
+		sub = &subSlots{limit: s.max}
+		s.subs[key] = sub
+	}
+	sub.putOffs++
+	sub.used = s.now()
+}
+
+func (s *slots) back(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sub := s.subs[key]; sub != nil && sub.putOffs > 0 {
+		sub.putOffs--
 	}
 }
 

@@ -143,3 +143,32 @@ func TestSlotsDoNotWaitForAnAttemptThatHangs(t *testing.T) {
 		t.Errorf("put off %v, want at least the 3 s the attempt has been running", wait)
 	}
 }
+
+// A long backlog of put-off deliveries comes back at about the pace the subscription can
+// take them, not every few seconds each.
+func TestSlotsPutOffFollowsTheBacklog(t *testing.T) {
+	now := time.Now()
+	s := newSlots(1, time.Second, func() time.Time { return now })
+	sl, _ := s.acquire(t.Context(), "sub")
+	now = now.Add(30 * time.Second)
+	sl.done(true, true) // a 30 s timeout
+	for range 10 {
+		s.off("sub")
+	}
+	if got, want := s.estimate("sub"), 10*30*time.Second; got != want {
+		t.Errorf("10 put off behind a 30 s attempt: put off %v, want %v", got, want)
+	}
+	for range 200 {
+		s.off("sub")
+	}
+	if got := s.estimate("sub"); got != maxBacklogPutOff {
+		t.Errorf("210 put off: %v, want the cap %v", got, maxBacklogPutOff)
+	}
+	for range 210 {
+		s.back("sub")
+	}
+	s.back("sub") // one more than went off (another instance's): no harm
+	if got := s.estimate("sub"); got != 30*time.Second {
+		t.Errorf("all back: put off %v, want one attempt's time, 30 s", got)
+	}
+}
