@@ -98,6 +98,7 @@ type callbackConfig struct {
 	allowedHosts  []string
 	timeout       time.Duration
 	maxPerHost    int
+	maxPerSub     int // NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION
 }
 
 // storageConfig selects Azure Table Storage; all empty means the embedded store.
@@ -224,6 +225,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		return cfg, err
 	}
 	if cfg.callbackPolicy.maxPerHost, err = envInt(getenv, "NIMBUS_CALLBACK_MAX_PER_HOST", 64); err != nil {
+		return cfg, err
+	}
+	if cfg.callbackPolicy.maxPerSub, err = envInt(getenv, "NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION", app.DefaultMaxPerSubscription); err != nil {
 		return cfg, err
 	}
 	if v := env("NIMBUS_RETRY_SCHEDULE", ""); v != "" {

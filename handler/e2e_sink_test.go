@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -23,6 +24,7 @@ type sink struct {
 	scripts  map[string][]answer // path → answers, consumed in order; then 200
 	notify   chan struct{}
 	hangTime time.Duration
+	jitter   map[string]time.Duration // path → answers take a random time up to this
 }
 
 type received struct {
@@ -40,7 +42,7 @@ type answer struct {
 }
 
 func newSink(t *testing.T) *sink {
-	s := &sink{t: t, scripts: map[string][]answer{}, notify: make(chan struct{}, 1<<16), hangTime: 10 * time.Second}
+	s := &sink{t: t, scripts: map[string][]answer{}, notify: make(chan struct{}, 1<<16), hangTime: 10 * time.Second, jitter: map[string]time.Duration{}}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -56,9 +58,12 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 	if list := s.scripts[r.URL.Path]; len(list) > 0 {
 		a, s.scripts[r.URL.Path] = list[0], list[1:]
 	}
-	hang := s.hangTime
+	hang, jitter := s.hangTime, s.jitter[r.URL.Path]
 	s.mu.Unlock()
 	s.notify <- struct{}{}
+	if jitter > 0 {
+		time.Sleep(rand.N(jitter))
+	}
 	if a.hang {
 		select {
 		case <-time.After(hang):
@@ -70,6 +75,14 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", a.retryAfter)
 	}
 	w.WriteHeader(a.status)
+}
+
+// slowly makes every answer on path take a random time up to d, as a real receiver's
+// answers vary: concurrent requests to it then finish in any order.
+func (s *sink) slowly(path string, d time.Duration) {
+	s.mu.Lock()
+	s.jitter[path] = d
+	s.mu.Unlock()
 }
 
 // script makes path answer with these answers first.

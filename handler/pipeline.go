@@ -47,6 +47,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		externalTasks: external,
 	}
 	p.pipeline.Terminated = external.Released
+	p.deliverer.SetMaxPerSubscription(cfg.callbackPolicy.maxPerSub)
 	if cfg.coreURL != "" {
 		p.forward = app.ForwardCommands(client, cfg.coreURL)
 	}
@@ -55,7 +56,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 
 // Consumer concurrency of the embedded queues. Events run one per task session at a time,
 // so their concurrency is across tasks. Deliveries wait on callbacks (up to the delivery
-// timeout), so they get many workers; the per-host cap keeps one slow flow from taking them.
+// timeout), so they get many workers; per-subscription slots keep one slow flow from taking them.
 const (
 	eventWorkers    = 32
 	deliveryWorkers = 512

@@ -41,6 +41,7 @@ type Delivery struct {
 	EventID   string          `json:"eventId"`
 	Attempt   int             `json:"attempt"` // 1 for the first attempt
 	Payload   json.RawMessage `json:"payload"`
+	deliveryProgress
 }
 
 // ProcessEvent handles one message of the events queue. It is idempotent: the deliveries it
@@ -111,25 +112,15 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 	if err != nil {
 		return err
 	}
-	policy := x.Settings().RevokedAccess
 	var msgs []nimbus.Message
 	for i := range subs {
 		sub := &subs[i]
 		if sub.Kind != nimbus.KindTask || sub.Status == nimbus.StatusDead || !sub.Matches(string(e.Event), task.Modality, task.Direction) {
 			continue
 		}
-		if ownerMayRead(x, sub.OwnerUPN, svc) {
-			if sub.Status == nimbus.StatusSuspended {
-				if err := p.subs.SetStatus(ctx, sub.TenantID, sub.ID, nimbus.StatusActive, "", 0); err != nil {
-					return err
-				}
-			}
-		} else if policy != nimbus.RevokedLegacy {
-			if sub.Status != nimbus.StatusSuspended {
-				if err := p.subs.SetStatus(ctx, sub.TenantID, sub.ID, nimbus.StatusSuspended, "the owner no longer has access to service "+svc.UPN, 0); err != nil {
-					return err
-				}
-			}
+		if chk, err := p.subs.RecheckOwner(ctx, x, sub, svc.ID); err != nil {
+			return err
+		} else if !chk.Deliver {
 			p.stats.Count("deliveries withheld: owner lost access")
 			continue
 		}
@@ -138,11 +129,11 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 			return fmt.Errorf("encode notification: %w", err)
 		}
 		webhookID := webhookIDOf(e.EventID, sub.ID)
-		body, err := json.Marshal(Delivery{TenantID: sub.TenantID, SubscriptionID: sub.ID, WebhookID: webhookID, EventID: e.EventID, Attempt: 1, Payload: payload})
+		body, err := json.Marshal(Delivery{TenantID: sub.TenantID, SubscriptionID: sub.ID, WebhookID: webhookID, EventID: e.EventID, Attempt: 1, Payload: payload, deliveryProgress: deliveryProgress{TaskID: e.TaskID, ServiceID: svc.ID}})
 		if err != nil {
 			return fmt.Errorf("encode delivery: %w", err)
 		}
-		msgs = append(msgs, nimbus.Message{ID: deliveryMessageID(webhookID, 1), Body: body})
+		msgs = append(msgs, nimbus.Message{ID: deliveryMessageID(webhookID, 1), SessionID: deliverySession(sub.TenantID, sub.ID, e.TaskID), Body: body})
 	}
 	if len(msgs) == 0 {
 		return nil
@@ -151,13 +142,6 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 		return fmt.Errorf("queue deliveries: %w", err)
 	}
 	return nil
-}
-
-// ownerMayRead reports whether a subscription's owner may still use the service for
-// conversations: still a directory user, with the role or ownership, and the OU rule.
-func ownerMayRead(x *nimbus.Index, owner string, svc *nimbus.Service) bool {
-	acc, err := x.Access(owner)
-	return err == nil && acc.CheckService(nimbus.GroupConversations, svc) == nil
 }
 
 // webhookIDOf derives the webhook-id of the delivery of an event to a subscription: stable

@@ -62,7 +62,7 @@ func view(x *nimbus.Index, sub *nimbus.Subscription) SubscriptionView {
 	orphaned := false
 	for _, id := range sub.ServiceIDs {
 		svc, ok := x.Service(id)
-		if !ok || !ownerMayRead(x, sub.OwnerUPN, svc) {
+		if !ok || !ownerMayUse(x, sub, svc) {
 			orphaned = true
 		}
 	}

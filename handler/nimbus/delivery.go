@@ -70,20 +70,63 @@ var DefaultRetrySchedule = []time.Duration{
 // burst do not all arrive at once.
 const RetryJitter = 0.2
 
-// NextRetry returns the delay before retry number n (1-based, after n failed attempts) and
-// whether there is one. A receiver's Retry-After (429, 503) wins over the schedule, capped at
-// MaxRetryAfter; schedule delays get ±RetryJitter.
-func NextRetry(schedule []time.Duration, n int, a Attempt) (time.Duration, bool) {
-	if n < 1 || n > len(schedule) {
-		return 0, false
+// RetrySpan is how long a delivery lives: the sum of the schedule's delays, counted from its
+// first attempt (about 15 h 43 min with DefaultRetrySchedule).
+func RetrySpan(schedule []time.Duration) time.Duration {
+	var span time.Duration
+	for _, d := range schedule {
+		span += d
+	}
+	return span
+}
+
+// NextAttempt decides when a delivery whose attempt failed at now is attempted again (SPEC
+// 4.4). first is the time of the delivery's first attempt and step how many of the schedule's
+// delays it has used so far; nextStep is the count to carry into the next attempt.
+//
+// The delivery lives for RetrySpan(schedule) from first: ok is false, and the delivery a
+// dead letter, only once that span has passed (this failed attempt being its last). Until
+// then:
+//   - a receiver's Retry-After on 429 or 503, capped at MaxRetryAfter, sets the next attempt
+//     and uses no step, so a short Retry-After brings attempts forward without shortening the
+//     delivery's life (and a long one is honoured even past the end of the span);
+//   - otherwise the next step's delay applies, ±RetryJitter; steps whose whole time has
+//     already passed since first (after long Retry-After waits) are skipped; no such attempt
+//     is set later than the end of the span, and the last step ends exactly there, so the
+//     final attempt is made once the span has passed.
+func NextAttempt(schedule []time.Duration, first, now time.Time, step int, a Attempt) (at time.Time, nextStep int, ok bool) {
+	end := first.Add(RetrySpan(schedule))
+	if !now.Before(end) {
+		return time.Time{}, step, false
 	}
 	if a.RetryAfter > 0 && (a.Status == 429 || a.Status == 503) {
-		return min(a.RetryAfter, MaxRetryAfter), true
+		return now.Add(min(a.RetryAfter, MaxRetryAfter)), step, true
 	}
-	d := schedule[n-1]
+	step = max(step, 0)
+	mark := first.Add(RetrySpan(schedule[:min(step+1, len(schedule))]))
+	for step+1 < len(schedule) && !mark.After(now) {
+		step++
+		mark = mark.Add(schedule[step])
+	}
+	if step+1 >= len(schedule) {
+		return end, len(schedule), true
+	}
 	jitter := (rand.Float64()*2 - 1) * RetryJitter
-	return time.Duration(float64(d) * (1 + jitter)), true
+	return earliest(now.Add(time.Duration(float64(schedule[step])*(1+jitter))), end), step + 1, true
 }
+
+func earliest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// AttemptTimedOut is Attempt.Err when no answer came within the attempt's timeout.
+const AttemptTimedOut = "timeout"
+
+// TimedOut reports whether the attempt ended because the receiver did not answer in time.
+func (a Attempt) TimedOut() bool { return a.Err == AttemptTimedOut }
 
 // AttemptRefused is Attempt.Err when the callback's address is not allowed by the callback
 // policy (a private address, a host off the allowed list): retrying cannot help.

@@ -64,7 +64,7 @@ type Client struct {
 	http      *http.Client
 
 	mu       sync.Mutex
-	inFlight map[string]int // per hostKey; entries are removed when they drop to zero
+	inFlight map[string]hostSlots // per hostKey; entries are removed when they drop to zero
 }
 
 // New returns a Client for cfg.
@@ -75,7 +75,7 @@ func New(cfg Config) *Client {
 		userAgent:  cfg.UserAgent,
 		maxPerHost: cfg.MaxPerHost,
 		resolve:    cfg.Resolver,
-		inFlight:   make(map[string]int),
+		inFlight:   make(map[string]hostSlots),
 	}
 	// The caller keeps its slice; a later edit of it must not race with CheckURL.
 	c.policy.AllowedHosts = append([]string(nil), cfg.Policy.AllowedHosts...)

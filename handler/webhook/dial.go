@@ -12,12 +12,14 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
 // Attempt.Err texts. They are fixed so that a stored attempt never carries a URL or an OS
 // message quoting one.
 const (
-	errTextTimeout  = "timeout"
+	errTextTimeout  = nimbus.AttemptTimedOut
 	errTextRefused  = "connection refused"
 	errTextReset    = "connection reset"
 	errTextClosed   = "connection closed before a response"

@@ -75,3 +75,33 @@ func TestAcquireConcurrent(t *testing.T) {
 		t.Errorf("peak concurrent slots: got %d, want 1..%d", got, limit)
 	}
 }
+
+func TestAcquireSlowKeepsHalfOfAHostForOthers(t *testing.T) {
+	c := New(Config{MaxPerHost: 4})
+	const url = "https://prod-01.westeurope.logic.azure.com/workflows/1/run?sig=x"
+	s1, ok1 := c.AcquireSlow(url)
+	_, ok2 := c.AcquireSlow("https://prod-01.westeurope.logic.azure.com/workflows/2/run?sig=y")
+	_, ok3 := c.AcquireSlow(url)
+	if !ok1 || !ok2 || ok3 {
+		t.Fatalf("three slow acquires of 4 slots: got %v %v %v, want true true false", ok1, ok2, ok3)
+	}
+	if _, ok := c.AcquireSlow("https://prod-02.westeurope.logic.azure.com/run"); !ok {
+		t.Error("the share is per host: another host refused a slow attempt")
+	}
+	r1, ok4 := c.Acquire(url)
+	_, ok5 := c.Acquire(url)
+	if !ok4 || !ok5 {
+		t.Fatalf("healthy attempts while slow ones hold half: got %v %v, want true true", ok4, ok5)
+	}
+	if _, ok := c.Acquire(url); ok {
+		t.Error("the host cap still bounds everything: got a fifth slot")
+	}
+	r1()
+	if _, ok := c.AcquireSlow(url); ok {
+		t.Error("a healthy slot freed, but the slow share is still full: got a slow slot")
+	}
+	s1()
+	if _, ok := c.AcquireSlow(url); !ok {
+		t.Error("after a slow release: no slow slot")
+	}
+}

@@ -2,8 +2,10 @@
 //
 //   events           task and lifecycle events, one session per task (tenant/task), so the
 //                    events of a task are applied one at a time and in order (ProcessEvents)
-//   deliveries       one message per (event, subscription); retries are new scheduled
-//                    messages (DeliverWebhooks)
+//   deliveries       one message per (event, subscription), one session per subscription
+//                    and task, so a subscription gets a task's notifications one at a
+//                    time and in order; retries are new scheduled messages in the same
+//                    session (DeliverWebhooks)
 //   nimbus-commands  commands to Nimbus core (OutboundCallRequested, TaskUpdated, ...)
 //   scheduler        scheduler entries, as messages scheduled for their due time
 //
@@ -42,7 +44,7 @@ var queues = [
   }
   {
     name: 'deliveries'
-    requiresSession: false
+    requiresSession: true
     maxDeliveryCount: 50
   }
   {
