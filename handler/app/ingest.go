@@ -60,23 +60,20 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 		if err := e.Validate(at); err != nil {
 			return IngestResult{}, err
 		}
-		x, err := in.dir.Index(ctx, e.TenantID)
-		if nimbus.KindOf(err) == nimbus.KindNotFound {
-			return IngestResult{}, nimbus.Invalid(at+".tenantId", "%s.tenantId %q is not a tenant known to Nimbus", at, e.TenantID)
-		}
-		if err != nil {
+		_, _, reason, err := resolveService(ctx, in.dir, e.TenantID, e.ServiceUPN)
+		switch {
+		case err != nil:
 			return IngestResult{}, err
-		}
-		svc, ok := x.ServiceByUPN(e.ServiceUPN)
-		if !ok {
+		case reason == dropUnknownTenant:
+			return IngestResult{}, nimbus.Invalid(at+".tenantId", "%s.tenantId %q is not a tenant known to Nimbus", at, e.TenantID)
+		case reason == dropUnknownService:
 			return IngestResult{}, nimbus.Invalid(at+".serviceUpn", "%s.serviceUpn %q is not a service of tenant %s", at, e.ServiceUPN, e.TenantID)
-		}
-		if !svc.WorkflowValid {
+		case reason != "":
 			res.Ignored++
-			in.stats.Dropped("workflow invalid")
+			in.stats.Dropped(reason)
 			continue
 		}
-		body, err := json.Marshal(e)
+		body, err := json.Marshal(nimbus.Envelope{Kind: nimbus.EventKindTask, Tenant: e.TenantID, Service: e.ServiceUPN, ID: e.EventID, Task: e})
 		if err != nil {
 			return IngestResult{}, fmt.Errorf("encode event: %w", err)
 		}
@@ -89,4 +86,35 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 	}
 	res.Accepted = len(msgs)
 	return res, nil
+}
+
+// Why an event is not processed; the names are also the stats counters.
+const (
+	dropUnknownTenant  = "unknown tenant"
+	dropUnknownService = "unknown service"
+	dropWorkflow       = "workflow invalid"
+)
+
+// resolveService is the one rule, shared by ingest and the fan-out of every event kind, that
+// finds the tenant and service an event belongs to and decides whether it is processed: the
+// tenant and the service must exist and the service's workflow must be valid (SPEC 2.4).
+// reason is empty when the event proceeds, else one of the drop* names; err is a storage
+// failure. Ingest turns an unknown tenant or service into 400; the fan-out drops the event
+// when the directory changed after it was accepted.
+func resolveService(ctx context.Context, dir *Directory, tenant, upn string) (*nimbus.Index, *nimbus.Service, string, error) {
+	x, err := dir.Index(ctx, tenant)
+	if nimbus.KindOf(err) == nimbus.KindNotFound {
+		return nil, nil, dropUnknownTenant, nil
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	svc, ok := x.ServiceByUPN(upn)
+	if !ok {
+		return x, nil, dropUnknownService, nil
+	}
+	if !svc.WorkflowValid {
+		return x, svc, dropWorkflow, nil
+	}
+	return x, svc, "", nil
 }
