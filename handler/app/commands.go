@@ -83,6 +83,15 @@ func (c *Commands) Flush(ctx context.Context) (int, error) {
 	return sent, nil
 }
 
+// FlushJob is the job of the FlushCommands timer: one Flush, with what it sent logged.
+func (c *Commands) FlushJob(ctx context.Context) error {
+	n, err := c.Flush(ctx)
+	if n > 0 {
+		c.log.InfoContext(ctx, "pending commands sent", "count", n)
+	}
+	return err
+}
+
 // ForwardCommands is the in-process consumer of the commands queue when the handler runs
 // standalone: it POSTs each command to Nimbus core's URL (the simulator, or a test sink) and
 // fails, so the queue retries, until core answers 2xx. In Azure, core reads the Service Bus
