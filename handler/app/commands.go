@@ -15,7 +15,8 @@ import (
 // outbox after the state change it reports is stored, then queued, then removed from the
 // outbox. If the queue is down, the command waits in the outbox and Flush sends it later, so
 // a command is never dropped; the queue's duplicate detection (message id = command id)
-// keeps a command that was queued twice from reaching core twice.
+// keeps a command that was queued twice from reaching core twice (message id = tenant-scoped
+// command id).
 type Commands struct {
 	queue  nimbus.Queue
 	outbox nimbus.Table
@@ -50,7 +51,7 @@ func (c *Commands) Send(ctx context.Context, cmd nimbus.Command) error {
 	if _, err := c.outbox.Upsert(ctx, nimbus.Entity{PartitionKey: outboxPartition, RowKey: cmd.CommandID, Data: data}); err != nil {
 		return fmt.Errorf("store command %s: %w", cmd.Type, err)
 	}
-	if err := c.queue.Send(ctx, nimbus.Message{ID: cmd.CommandID, Body: data}); err != nil {
+	if err := c.queue.Send(ctx, nimbus.Message{ID: nimbus.ScopedID(cmd.TenantID, cmd.CommandID), Body: data}); err != nil {
 		c.log.WarnContext(ctx, "command kept in the outbox; the commands queue is unavailable", "commandId", cmd.CommandID, "type", cmd.Type, "err", err)
 		return nil
 	}
@@ -68,7 +69,7 @@ func (c *Commands) Flush(ctx context.Context) (int, error) {
 		if c.now().Sub(cmd.IssuedAt) < flushAge {
 			return nil
 		}
-		if err := c.queue.Send(ctx, nimbus.Message{ID: cmd.CommandID, Body: e.Data}); err != nil {
+		if err := c.queue.Send(ctx, nimbus.Message{ID: nimbus.ScopedID(cmd.TenantID, cmd.CommandID), Body: e.Data}); err != nil {
 			return fmt.Errorf("queue pending command: %w", err)
 		}
 		if err := c.outbox.Delete(ctx, outboxPartition, e.RowKey, e.ETag); err != nil && !errors.Is(err, nimbus.ErrNotFound) && !errors.Is(err, nimbus.ErrConflict) {

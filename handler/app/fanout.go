@@ -121,7 +121,7 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 			}
 			payloads[variant] = payload
 		}
-		webhookID := webhookIDOf(env.ID, sub.ID)
+		webhookID := webhookIDOf(env.Tenant, env.ID, sub.ID)
 		body, err := json.Marshal(Delivery{TenantID: sub.TenantID, SubscriptionID: sub.ID, WebhookID: webhookID, EventID: env.ID, Attempt: 1, Payload: payloads[variant]})
 		if err != nil {
 			return fmt.Errorf("encode delivery: %w", err)
@@ -144,10 +144,11 @@ func ownerMayRead(x *nimbus.Index, owner string, svc *nimbus.Service) bool {
 	return err == nil && acc.CheckService(nimbus.GroupConversations, svc) == nil
 }
 
-// webhookIDOf derives the webhook-id of the delivery of an event to a subscription: stable
-// across retries and redeliveries, and short whatever the event id's length.
-func webhookIDOf(eventID, subscriptionID string) string {
-	sum := sha256.Sum256([]byte(eventID + "\x00" + subscriptionID))
+// webhookIDOf derives the webhook-id of the delivery of a tenant's event to a subscription:
+// stable across retries and redeliveries, different for two tenants' events of the same id,
+// and short whatever the event id's length.
+func webhookIDOf(tenant, eventID, subscriptionID string) string {
+	sum := sha256.Sum256([]byte(tenant + "\x00" + eventID + "\x00" + subscriptionID))
 	return "msg_" + hex.EncodeToString(sum[:16])
 }
 

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -29,15 +27,9 @@ type IngestResult struct {
 }
 
 // SessionOf is the queue session of a task's events: one task's events are processed one at
-// a time, in the order they were accepted. Session ids hold at most nimbus.MaxMessageID
-// bytes; a task id too long for that is replaced by its hash.
-func SessionOf(tenant, task string) string {
-	if s := tenant + "/" + task; len(s) <= nimbus.MaxMessageID {
-		return s
-	}
-	sum := sha256.Sum256([]byte(task))
-	return tenant + "/#" + hex.EncodeToString(sum[:])
-}
+// a time, in the order they were accepted. It is scoped by tenant like every id derived from
+// a client's choice (nimbus.ScopedID).
+func SessionOf(tenant, task string) string { return nimbus.ScopedID(tenant, task) }
 
 // Accept validates the batch as a whole (the first bad event fails it, named by its index),
 // then queues every event whose service has a valid workflow; the others are ignored (SPEC
@@ -77,7 +69,7 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 		if err != nil {
 			return IngestResult{}, fmt.Errorf("encode event: %w", err)
 		}
-		msgs = append(msgs, nimbus.Message{ID: e.EventID, SessionID: SessionOf(e.TenantID, e.TaskID), Body: body})
+		msgs = append(msgs, nimbus.Message{ID: nimbus.ScopedID(e.TenantID, e.EventID), SessionID: SessionOf(e.TenantID, e.TaskID), Body: body})
 	}
 	if len(msgs) > 0 {
 		if err := in.events.Send(ctx, msgs...); err != nil {

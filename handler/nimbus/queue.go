@@ -2,7 +2,10 @@ package nimbus
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -74,4 +77,22 @@ func CheckMessages(msgs []Message) error {
 		}
 	}
 	return nil
+}
+
+// ScopedID is the queue message id or session id of id, an id chosen by a tenant or its
+// client (event id, task id, command id, ...): "<tenant>/<id>", so two tenants that use the
+// same id never meet in duplicate detection or in a session. When that would exceed
+// MaxMessageID bytes, or id starts with "#", id is replaced by its SHA-256 ("<tenant>/#<hex>"),
+// and with a tenant too long even for that, the pair is ("#<hex>"). The result is
+// deterministic, so a retried send keeps its id.
+func ScopedID(tenant, id string) string {
+	if s := tenant + "/" + id; len(s) <= MaxMessageID && !strings.HasPrefix(id, "#") {
+		return s
+	}
+	sum := sha256.Sum256([]byte(id))
+	if s := tenant + "/#" + hex.EncodeToString(sum[:]); len(s) <= MaxMessageID {
+		return s
+	}
+	sum = sha256.Sum256([]byte(tenant + "\x00" + id))
+	return "#" + hex.EncodeToString(sum[:])
 }

@@ -51,6 +51,8 @@ var queueTests = []struct {
 	{"SendAllOrNone", testQueueSendAllOrNone},
 	{"ManyScheduled", testQueueManyScheduled},
 	{"Isolation", testQueueIsolation},
+	{"TenantScopedDuplicates", testQueueTenantScopedDuplicates},
+	{"SizeLimit", testQueueSizeLimit},
 }
 
 // QueueNames lists every queue the suite uses. Implementations whose queues must exist up
