@@ -22,6 +22,8 @@ type pipelineParts struct {
 	commands      *app.Commands
 	tasks         *app.Tasks
 	externalTasks *app.ExternalTasks
+	claims        *app.Claims
+	queueFailures *app.QueueFailures
 	// forward consumes the commands queue standalone (nil when no core URL is set).
 	forward nimbus.Handler
 }
@@ -30,6 +32,11 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 	policy := webhook.Policy{AllowInsecure: cfg.callbackPolicy.allowInsecure, AllowedHosts: cfg.callbackPolicy.allowedHosts}
 	client := webhook.New(webhook.Config{Policy: policy, Timeout: cfg.callbackPolicy.timeout, MaxPerHost: cfg.callbackPolicy.maxPerHost, UserAgent: "NimbusFlow/" + version})
 	stats := app.NewStats(log)
+	// Every queue goes through the claim check: bodies too large for a message are stored
+	// first, and every consumer in the tables below resolves them.
+	claims := app.NewClaims(store.Table(nimbus.TableClaims), log)
+	queues = claims.Queues(queues)
+	queueFailures := app.NewQueueFailures(dir, store.Table(nimbus.TableQueueFailures), queues, claims, log)
 	events, deliveries := queues.Queue(nimbus.QueueEvents), queues.Queue(nimbus.QueueDeliveries)
 	subs := app.NewSubscriptions(dir, store.Table(nimbus.TableSubscriptions), store.Table(nimbus.TableSubscriptionIndex), policy.CheckURL)
 	failures := app.NewFailures(dir, store.Table(nimbus.TableDeliveryFailures), deliveries)
@@ -45,10 +52,13 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		commands:      commands,
 		tasks:         tasks,
 		externalTasks: external,
+		claims:        claims,
+		queueFailures: queueFailures,
 	}
+	commands.Unsendable = queueFailures
 	p.pipeline.Terminated = external.Released
 	if cfg.coreURL != "" {
-		p.forward = app.ForwardCommands(client, cfg.coreURL)
+		p.forward = claims.Resolve(app.ForwardCommands(client, cfg.coreURL))
 	}
 	return p
 }
@@ -67,10 +77,15 @@ const (
 // host and run as an in-process consumer of the embedded queue standalone. A contract test
 // holds the rows and the folders to each other. Adding a consumer is one row here and its
 // folder.
+// Handlers of the work queues resolve claimed bodies first (app.Claims.Resolve).
 func (p pipelineParts) consumers() []funchost.Consumer {
 	return []funchost.Consumer{
-		{Function: "ProcessEvents", Queue: nimbus.QueueEvents, Handler: p.pipeline.ProcessEvent, Workers: eventWorkers},
-		{Function: "DeliverWebhooks", Queue: nimbus.QueueDeliveries, Handler: p.deliverer.Deliver, Workers: deliveryWorkers},
+		{Function: "ProcessEvents", Queue: nimbus.QueueEvents, Handler: p.claims.Resolve(p.pipeline.ProcessEvent), Workers: eventWorkers},
+		{Function: "DeliverWebhooks", Queue: nimbus.QueueDeliveries, Handler: p.claims.Resolve(p.deliverer.Deliver), Workers: deliveryWorkers},
+		// Dead-letter sub-queues: what a queue gave up on becomes visible and replayable
+		// through the admin API. Their handlers store claim references as they are.
+		{Function: "EventsDeadLetters", Queue: nimbus.DeadLetterQueue(nimbus.QueueEvents), Handler: p.queueFailures.RecordDeadLetters(nimbus.QueueEvents), Workers: 1},
+		{Function: "CommandsDeadLetters", Queue: nimbus.DeadLetterQueue(nimbus.QueueCommands), Handler: p.queueFailures.RecordDeadLetters(nimbus.QueueCommands), Workers: 1},
 	}
 }
 

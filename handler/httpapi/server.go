@@ -42,6 +42,8 @@ type Config struct {
 	ExternalTasks *app.ExternalTasks
 	Ingest        *app.Ingest
 	Failures      *app.Failures
+	QueueFailures *app.QueueFailures
+	Claims        *app.Claims
 	Dev           DevTokens
 	Demo          any // served at GET /dev/demo
 }
@@ -98,6 +100,7 @@ func (s *Server) register() {
 	s.handle("POST /v1/ExternalTasks", s.user(s.addExternalTask))
 	s.handle("DELETE /v1/ExternalTasks/{externalTaskId}", s.user(s.removeExternalTask))
 	s.handle("POST /internal/v1/task-events", s.user(s.ingestEvents))
+	s.handle("GET /internal/v1/claims/{claimId}", s.user(s.readClaim))
 	// The admin API answers under /admin/v1 (SPEC 10) and under /manage/v1: the Functions host
 	// reserves every route that starts with "admin" for its own management API, so in Azure
 	// the Admin function is published at /manage/v1.
@@ -107,6 +110,8 @@ func (s *Server) register() {
 		s.handle("GET "+prefix+"/subscriptions", s.user(s.listSubscriptions))
 		s.handle("GET "+prefix+"/delivery-failures", s.user(s.listFailures))
 		s.handle("POST "+prefix+"/delivery-failures/replay", s.user(s.replayFailures))
+		s.handle("GET "+prefix+"/queue-failures", s.user(s.listQueueFailures))
+		s.handle("POST "+prefix+"/queue-failures/replay", s.user(s.replayQueueFailures))
 	}
 	if s.cfg.Dev != nil {
 		s.handle("POST /dev/token", s.devToken)

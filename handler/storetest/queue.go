@@ -53,6 +53,7 @@ var queueTests = []struct {
 	{"Isolation", testQueueIsolation},
 	{"TenantScopedDuplicates", testQueueTenantScopedDuplicates},
 	{"SizeLimit", testQueueSizeLimit},
+	{"DeadLetterSubqueue", testQueueDeadLetterSubqueue},
 }
 
 // QueueNames lists every queue the suite uses. Implementations whose queues must exist up

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -61,4 +63,19 @@ func testQueueSizeLimit(t *testing.T, qs nimbus.Queues, c Consume, name string) 
 		t.Errorf("body at the limit: got %d bytes, want the %d sent", len(m.Body), len(body))
 	}
 	in.none(t, "the refused message", quiet)
+}
+
+// testQueueDeadLetterSubqueue checks that a dead-lettered message can be consumed from the
+// queue's dead-letter sub-queue (nimbus.DeadLetterQueue), with its id, session and body, as
+// the EventsDeadLetters and CommandsDeadLetters functions consume it.
+func testQueueDeadLetterSubqueue(t *testing.T, qs nimbus.Queues, c Consume, name string) {
+	mustSend(t, qs.Queue(name), nimbus.Message{ID: msgID("poison"), SessionID: "s", Body: []byte(`{"tenant":"t"}`)})
+	consume(t, c, name, 1, func(context.Context, nimbus.Message) error { return errors.New("always fails") })
+	in := newInbox()
+	consume(t, c, nimbus.DeadLetterQueue(name), 1, in.record)
+	m := in.next(t, "dead letter on the sub-queue")
+	if m.ID != msgID("poison") || m.SessionID != "s" || string(m.Body) != `{"tenant":"t"}` {
+		t.Fatalf("dead letter: got %q session %q body %q", localID(m.ID), m.SessionID, m.Body)
+	}
+	in.none(t, "after the one dead letter", quiet)
 }
