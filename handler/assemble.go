@@ -150,7 +150,12 @@ func openStorage(ctx context.Context, cfg config, a *assembly) (nimbus.Tables, n
 		a.closes = append(a.closes, func() error { return pub.Close(context.WithoutCancel(ctx)) })
 		queues = pub
 	} else {
-		a.queues = db.Queues(embedded.QueueOptions{})
+		var opts embedded.QueueOptions
+		if !cfg.storage.azure() {
+			// Tables and queues share the file: the fan-out commits in one transaction.
+			opts.Atomic = atomicCompletion
+		}
+		a.queues = db.Queues(opts)
 		queues = a.queues
 	}
 	if !cfg.storage.azure() {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nimbusflow/connector/handler/app"
+	"github.com/nimbusflow/connector/handler/embedded"
 	"github.com/nimbusflow/connector/handler/funchost"
 	"github.com/nimbusflow/connector/handler/nimbus"
 	"github.com/nimbusflow/connector/handler/webhook"
@@ -96,6 +97,17 @@ func (p pipelineParts) timers() []funchost.Timer {
 	return []funchost.Timer{
 		{Function: "FlushCommands", Schedule: "*/5 * * * * *", Job: p.commands.FlushJob},
 	}
+}
+
+// atomicCompletion is what the embedded runner writes with the completion of a message when
+// tables and queues share the bbolt file: an event's deliveries and its task projection are
+// stored in the transaction that completes the event (one fsync instead of three, and no
+// state between them after a crash), and so is the removal of a claimed event body. The fan-out was written for it: it reads the projection
+// before it writes, ignores the returned ETag, and a conflicting projection write only makes
+// the queue hand the event out again. With Azure tables it does not apply, since the
+// projection must then be written after the deliveries are queued, as the fan-out does.
+var atomicCompletion = map[string]embedded.Atomic{
+	nimbus.QueueEvents: {Queues: []string{nimbus.QueueDeliveries}, Tables: []string{nimbus.TableTasks, nimbus.TableClaims}},
 }
 
 // consume runs the in-process consumers of the embedded queues until ctx is done, then lets

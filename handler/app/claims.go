@@ -140,7 +140,10 @@ func (c *Claims) Get(ctx context.Context, tenant, id string) ([]byte, error) {
 	return body, nil
 }
 
-// Delete removes a claim; a claim already gone is not an error.
+// Delete removes a claim; a claim already gone is not an error. Parts go first and the
+// header last, so an interrupted delete leaves a header that Purge finds. Row by row rather
+// than one batch, so that a consumer that completes its message in one transaction (the
+// embedded runner, see embedded.Atomic) removes the claim in that transaction too.
 func (c *Claims) Delete(ctx context.Context, tenant, id string) error {
 	e, err := c.table.Get(ctx, tenant, id)
 	if errors.Is(err, nimbus.ErrNotFound) {
@@ -153,11 +156,12 @@ func (c *Claims) Delete(ctx context.Context, tenant, id string) error {
 	if err := json.Unmarshal(e.Data, &h); err != nil {
 		return fmt.Errorf("decode claim %s: %w", id, err)
 	}
-	ops := []nimbus.BatchOp{{Kind: nimbus.BatchDelete, RowKey: id, IfMatch: e.ETag}}
 	for i := range h.Parts {
-		ops = append(ops, nimbus.BatchOp{Kind: nimbus.BatchDelete, RowKey: partKey(id, i)})
+		if err := c.table.Delete(ctx, tenant, partKey(id, i), ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+			return fmt.Errorf("delete claim %s: %w", id, err)
+		}
 	}
-	if err := c.table.Batch(ctx, tenant, ops); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+	if err := c.table.Delete(ctx, tenant, id, ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
 		return fmt.Errorf("delete claim %s: %w", id, err)
 	}
 	return nil

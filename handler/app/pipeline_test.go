@@ -277,3 +277,31 @@ func (f *failingTable) Insert(ctx context.Context, e nimbus.Entity) (string, err
 	}
 	return f.Table.Insert(ctx, e)
 }
+
+// A delivery body keeps its payload byte for byte, and bodies written by other means (another
+// field order, spacing) still decode.
+func TestDeliveryEncoding(t *testing.T) {
+	want := Delivery{TenantID: "t", SubscriptionID: "s", WebhookID: "msg_1", EventID: `e,"payload":"x`, Attempt: 3, Payload: json.RawMessage(`{"taskId":"a","payload":1}`)}
+	body, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string]string{
+		"own layout":  string(body),
+		"other order": `{"payload":{"taskId":"a","payload":1},"attempt":3,"eventId":"e,\"payload\":\"x","webhookId":"msg_1","subscriptionId":"s","tenantId":"t"}`,
+		"spaced":      " { \"tenantId\":\"t\",\"subscriptionId\":\"s\",\"webhookId\":\"msg_1\",\"eventId\":\"e,\\\"payload\\\":\\\"x\",\"attempt\":3,\"payload\": {\"taskId\":\"a\",\"payload\":1} } ",
+		"field after": `{"tenantId":"t","subscriptionId":"s","webhookId":"msg_1","eventId":"e,\"payload\":\"x","attempt":3,"payload":{"taskId":"a","payload":1},"extra":2}`,
+	} {
+		var got Delivery
+		if err := json.Unmarshal([]byte(in), &got); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var gotPayload, wantPayload any
+		_ = json.Unmarshal(got.Payload, &gotPayload)
+		_ = json.Unmarshal(want.Payload, &wantPayload)
+		if got.TenantID != want.TenantID || got.SubscriptionID != want.SubscriptionID || got.WebhookID != want.WebhookID || got.EventID != want.EventID || got.Attempt != want.Attempt || fmt.Sprint(gotPayload) != fmt.Sprint(wantPayload) {
+			t.Errorf("%s: got %+v (payload %s)", name, got, got.Payload)
+		}
+	}
+}

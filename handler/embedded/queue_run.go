@@ -77,7 +77,8 @@ type runner struct {
 type delivery struct {
 	e    *entry
 	rec  entry
-	body []byte // set once read, so a dead letter can be forwarded with it
+	body []byte   // set once read, so a dead letter can be forwarded with it
+	fx   *effects // what the handler wrote under an Atomic rule; nil without one
 }
 
 func (r *runner) run() error {
@@ -148,6 +149,10 @@ func (r *runner) deliver(d delivery) {
 	msg := d.rec.message(body)
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.q.qs.opts.LockDuration)
 	defer cancel()
+	if rule, ok := r.q.qs.opts.Atomic[r.q.name]; ok {
+		d.fx = &effects{qs: r.q.qs, rule: rule}
+		hctx = context.WithValue(hctx, effectsKey{}, d.fx)
+	}
 	var claimed atomic.Bool
 	stop := context.AfterFunc(hctx, func() {
 		if claimed.CompareAndSwap(false, true) {
@@ -183,8 +188,9 @@ func (r *runner) settle(d delivery, herr error, dead bool) {
 	q.mu.Unlock()
 	q.notify()
 
-	o := &settleOp{r: r, e: d.e, rec: d.rec, kind: settleComplete}
+	o := &settleOp{r: r, e: d.e, rec: d.rec, kind: settleComplete, fx: d.fx}
 	if herr != nil {
+		o.fx = nil // a failed handler's writes are discarded
 		o.rec.deliveries++
 		switch {
 		case dead || o.rec.deliveries >= q.qs.opts.MaxDeliveries:
@@ -236,14 +242,20 @@ type settleOp struct {
 	e    *entry
 	rec  entry // the entry as it is to be stored
 	kind settleKind
+	fx   *effects // written with a completion
 }
 
-func (o *settleOp) apply(tx *bbolt.Tx, _ int64) error {
+func (o *settleOp) apply(tx *bbolt.Tx, now int64) error {
 	qb, err := writeBuckets(tx, o.r.q.name)
 	if err != nil {
 		return err
 	}
 	k := seqKey(o.rec.seq)
+	if o.fx != nil {
+		if err := o.fx.apply(tx, now); err != nil {
+			return err
+		}
+	}
 	switch o.kind {
 	case settleAbandon:
 		return qb.meta.Put(k, encodeEntry(&o.rec, nil))
@@ -258,7 +270,12 @@ func (o *settleOp) apply(tx *bbolt.Tx, _ int64) error {
 	return qb.body.Delete(k)
 }
 
-func (o *settleOp) size() int { return recordOverhead }
+func (o *settleOp) size() int {
+	if o.fx != nil {
+		return recordOverhead + o.fx.size()
+	}
+	return recordOverhead
+}
 
 func (o *settleOp) done(err error, now int64) {
 	q := o.r.q
@@ -277,6 +294,9 @@ func (o *settleOp) done(err error, now int64) {
 			if o.r.fatal == nil {
 				o.r.fatal = nimbus.Unavailable(fmt.Sprintf("consume queue %q", q.name), err)
 			}
+		} else if o.fx != nil && nimbus.KindOf(err) == nimbus.KindConflict {
+			// A write made with the completion met a changed row: run the handler again.
+			q.qs.log.Debug("queue completion conflicted; message handed out again", "queue", q.name, "messageId", o.rec.id, "error", err)
 		} else {
 			q.qs.log.Error("queue settlement not stored", "queue", q.name, "messageId", o.rec.id, "error", err)
 		}
@@ -287,6 +307,9 @@ func (o *settleOp) done(err error, now int64) {
 		q.idx.remove(o.e, now)
 	}
 	q.mu.Unlock()
+	if err == nil && o.fx != nil {
+		o.fx.committed(now)
+	}
 	q.notify()
 	o.r.settling.Done()
 }
