@@ -184,7 +184,7 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 		if err != nil {
 			return fmt.Errorf("encode delivery: %w", err)
 		}
-		msgs = append(msgs, nimbus.Message{ID: deliveryMessageID(webhookID, 1), Body: body})
+		msgs = append(msgs, nimbus.Message{ID: deliveryMessageID(webhookID, 1), SessionID: nimbus.ScopedID(sub.TenantID, sub.ID+"/"+a.order), Body: body})
 	}
 	if len(msgs) == 0 {
 		return nil

@@ -29,6 +29,10 @@ type applied struct {
 	// payload builds the notification; legacy selects the older connector's names (SPEC
 	// 11). It is called at most once per value of legacy, however many subscriptions match.
 	payload func(legacy bool) any
+	// order names what the kind keeps in order (the task, for task events): deliveries of one
+	// subscription with the same order share a queue session, so they are handed out one at
+	// a time, in fan-out order (SPEC 4.4 "Order").
+	order string
 	// commit stores the new state once the deliveries are queued.
 	commit func(ctx context.Context) error
 }

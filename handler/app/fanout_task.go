@@ -22,6 +22,7 @@ func applyTaskEvent(ctx context.Context, p *Pipeline, env *nimbus.Envelope, svc 
 	}
 	task := &st.task // a zero task when none is stored: Apply starts it
 	a := &applied{
+		order: e.TaskID,
 		matches: func(sub *nimbus.Subscription) bool {
 			return sub.Matches(string(e.Event), task.Modality, task.Direction)
 		},

@@ -50,6 +50,9 @@ type Queues interface {
 // Handler processes one message. Returning nil completes the message. Returning an error
 // abandons it: the queue hands it out again later with DeliveryCount+1, and dead-letters it
 // after its maximum delivery count. A handler must be idempotent: delivery is at least once.
+// A consumer may store some of a handler's writes with the completion of its message rather
+// than at once (the embedded queue does for the handlers it is configured for); such a
+// handler does not read back what it wrote while handling the message.
 type Handler func(ctx context.Context, m Message) error
 
 // Limits of a Message, the same for every Queue implementation. They are Service Bus's:
