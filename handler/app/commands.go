@@ -40,6 +40,10 @@ func NewCommands(queue nimbus.Queue, outbox nimbus.Table, log *slog.Logger) *Com
 // milliseconds unless the queue is down).
 const outboxPartition = "pending"
 
+// commandKey is a command's outbox row and queue message id: its id scoped by tenant, like
+// every id on the queues (nimbus.ScopedID).
+func commandKey(cmd nimbus.Command) string { return nimbus.ScopedID(cmd.TenantID, cmd.CommandID) }
+
 // flushAge is how old a pending command must be before Flush sends it, so Flush does not
 // race a Send that is about to queue it.
 const flushAge = 5 * time.Second
@@ -52,17 +56,17 @@ func (c *Commands) Send(ctx context.Context, cmd nimbus.Command) error {
 	if err != nil {
 		return fmt.Errorf("encode command: %w", err)
 	}
-	if _, err := c.outbox.Upsert(ctx, nimbus.Entity{PartitionKey: outboxPartition, RowKey: cmd.CommandID, Data: data}); err != nil {
+	if _, err := c.outbox.Upsert(ctx, nimbus.Entity{PartitionKey: outboxPartition, RowKey: commandKey(cmd), Data: data}); err != nil {
 		return fmt.Errorf("store command %s: %w", cmd.Type, err)
 	}
-	if err := c.queue.Send(ctx, nimbus.Message{ID: nimbus.ScopedID(cmd.TenantID, cmd.CommandID), Body: data}); err != nil {
+	if err := c.queue.Send(ctx, nimbus.Message{ID: commandKey(cmd), Body: data}); err != nil {
 		if c.giveUp(ctx, cmd, data, err) {
 			return nil
 		}
 		c.log.WarnContext(ctx, "command kept in the outbox; the commands queue is unavailable", "commandId", cmd.CommandID, "type", cmd.Type, "err", err)
 		return nil
 	}
-	if err := c.outbox.Delete(ctx, outboxPartition, cmd.CommandID, ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+	if err := c.outbox.Delete(ctx, outboxPartition, commandKey(cmd), ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
 		c.log.WarnContext(ctx, "queued command left in the outbox; a later flush queues it again (deduplicated)", "commandId", cmd.CommandID, "err", err)
 	}
 	return nil
@@ -79,7 +83,7 @@ func (c *Commands) giveUp(ctx context.Context, cmd nimbus.Command, data []byte, 
 		return false
 	}
 	c.log.WarnContext(ctx, "command dead-lettered: the queue refuses it", "tenant", cmd.TenantID, "commandId", cmd.CommandID, "type", cmd.Type, "err", sendErr)
-	if err := c.outbox.Delete(ctx, outboxPartition, cmd.CommandID, ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+	if err := c.outbox.Delete(ctx, outboxPartition, commandKey(cmd), ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
 		c.log.WarnContext(ctx, "dead-lettered command left in the outbox", "commandId", cmd.CommandID, "err", err)
 	}
 	return true
@@ -96,7 +100,7 @@ func (c *Commands) Flush(ctx context.Context) (int, error) {
 		if c.now().Sub(cmd.IssuedAt) < flushAge {
 			return nil
 		}
-		if err := c.queue.Send(ctx, nimbus.Message{ID: nimbus.ScopedID(cmd.TenantID, cmd.CommandID), Body: e.Data}); err != nil {
+		if err := c.queue.Send(ctx, nimbus.Message{ID: commandKey(cmd), Body: e.Data}); err != nil {
 			if !c.giveUp(ctx, cmd, e.Data, err) {
 				failed = append(failed, fmt.Errorf("queue pending command %s: %w", cmd.CommandID, err))
 			}

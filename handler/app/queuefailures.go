@@ -66,7 +66,7 @@ func (f *QueueFailures) RecordDeadLetters(queue string) nimbus.Handler {
 // retried until an admin replays it.
 func (f *QueueFailures) RecordUnsendable(ctx context.Context, cmd nimbus.Command, body []byte, err error) error {
 	return f.record(ctx, QueueFailure{
-		TenantID: cmd.TenantID, Queue: nimbus.QueueCommands, MessageID: nimbus.ScopedID(cmd.TenantID, cmd.CommandID),
+		TenantID: cmd.TenantID, Queue: nimbus.QueueCommands, MessageID: commandKey(cmd),
 		Reason: "the command could not be queued: " + err.Error(), Body: body,
 	})
 }

@@ -148,7 +148,7 @@ func TestFlushGoesPastUnsendableCommands(t *testing.T) {
 	}
 	var left []string
 	_ = eachEntity(t.Context(), outbox, outboxPartition, "", func(e nimbus.Entity) error { left = append(left, e.RowKey); return nil })
-	if len(left) != 1 || left[0] != "a-down" {
+	if len(left) != 1 || left[0] != nimbus.ScopedID(tenant, "a-down") {
 		t.Errorf("outbox holds %v, want only a-down", left)
 	}
 	// Replayed once the queue takes it again, the command is queued and leaves the list.
