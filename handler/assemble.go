@@ -33,8 +33,6 @@ type assembly struct {
 	// queues and the Functions host consumes them.
 	queues *embedded.Queues
 	parts  pipelineParts
-	// housekeeping is the periodic clean-up job (housekeeping.go).
-	housekeeping *app.Housekeeping
 }
 
 func (a *assembly) close() {
@@ -66,8 +64,9 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 	dir := app.NewDirectory(store.Table(nimbus.TableDirectory), 0)
 	books := app.NewAddressBooks(dir, store.Table(nimbus.TableContacts), cfg.maxContacts)
 	pipe := wirePipeline(cfg, log, dir, store, queues)
+	pipe.housekeeping = app.NewHousekeeping(dir, store.Table(nimbus.TableTasks), log)
+	pipe.housekeepingEvery = cfg.housekeepingEvery
 	a.parts = pipe
-	a.housekeeping = app.NewHousekeeping(dir, store.Table(nimbus.TableTasks), log)
 
 	keys, dev, err := authKeys(ctx, cfg, a)
 	if err != nil {
@@ -112,6 +111,8 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		Subscriptions: pipe.subs,
 		Ingest:        pipe.ingest,
 		Failures:      pipe.failures,
+		QueueFailures: pipe.queueFailures,
+		Claims:        pipe.claims,
 		Tasks:         pipe.tasks,
 		ExternalTasks: pipe.externalTasks,
 	}
@@ -156,7 +157,12 @@ func openStorage(ctx context.Context, cfg config, a *assembly) (nimbus.Tables, n
 		a.closes = append(a.closes, func() error { return pub.Close(context.WithoutCancel(ctx)) })
 		queues = pub
 	} else {
-		a.queues = db.Queues(embedded.QueueOptions{})
+		var opts embedded.QueueOptions
+		if !cfg.storage.azure() {
+			// Tables and queues share the file: the fan-out commits in one transaction.
+			opts.Atomic = atomicCompletion
+		}
+		a.queues = db.Queues(opts)
 		queues = a.queues
 	}
 	if !cfg.storage.azure() {

@@ -91,7 +91,8 @@ func TestBenchPipeline(t *testing.T) {
 
 	// 2. Raw loopback POST throughput, then the end-to-end burst, then the raw throughput again.
 	base1, cpu1 := benchBaseline(t, s, template, "base1-", n, baseConc)
-	burst := benchBurst(t, s, c, cc, n, tasks, ingestClients, batchSize, pid)
+	burst := benchBurst(t, s, c, cc, "tp-", n, tasks, ingestClients, batchSize, pid)
+	single := benchBurst(t, s, c, cc, "sg-", n, tasks, benchSenders, 1, pid)
 	base2, cpu2 := benchBaseline(t, s, template, "base2-", n, baseConc)
 	base := (base1 + base2) / 2
 
@@ -99,6 +100,8 @@ func TestBenchPipeline(t *testing.T) {
 	benchNote("notification body: %d bytes (a real one, captured from the warm-up)", len(template))
 	benchNote("(a) raw: %d POSTs of that body to the same loopback sink from %d goroutines over one keep-alive http.Client; events/s = N / (first send → last arrival); before burst %.0f/s, after %.0f/s", n, baseConc, base1, base2)
 	benchNote("(b) end to end: real binary, embedded queue, 1 task trigger; %d events for %d tasks posted in batches of %d by %d concurrent clients; events/s = N / (first ingest request → sink has all N); all accepted (202) after %.2f s", n, tasks, batchSize, ingestClients, burst.accepted.Seconds())
+	benchNote("(c) end to end, one event per request (as core reports each state change): the same %d events posted one per request by %d concurrent clients (a task's events on one client, in order); all accepted after %.2f s; handler CPU per event %v",
+		n, benchSenders, single.accepted.Seconds(), (single.cpuHandler / time.Duration(n)).Round(time.Microsecond))
 	benchNote("(a) CPU of this process (client and sink) per POST: %v", ((cpu1 + cpu2) / 2).Round(time.Microsecond))
 	benchNote("(b) CPU per event: handler %v (%.2f of %d cores busy on average), this process (ingest clients and sink) %v; RSS max %.1f MB; duplicates %d",
 		(burst.cpuHandler / time.Duration(n)).Round(time.Microsecond), burst.cpuHandler.Seconds()/burst.elapsed.Seconds(), runtime.NumCPU(),
@@ -112,6 +115,8 @@ func TestBenchPipeline(t *testing.T) {
 	benchLine("throughput (a) raw loopback POST", fmt.Sprintf("%.0f events/s", base), "", "")
 	benchLine("throughput (b) end to end", fmt.Sprintf("%.0f events/s", burst.rate), "", "")
 	benchLine("throughput ratio b/a", fmt.Sprintf("%.2f", ratio), ">= 0.5", benchVerdict(ratio >= 0.5))
+	benchLine("throughput (c) end to end, one event per request", fmt.Sprintf("%.0f events/s", single.rate), "", "")
+	benchLine("throughput ratio c/a", fmt.Sprintf("%.2f", single.rate/base), "", "")
 	benchLine("latency p50 @1000/s", benchMS(lat.pct(0.50)), "", "")
 	benchLine("latency p90 @1000/s", benchMS(lat.pct(0.90)), "", "")
 	benchLine("latency p99 @1000/s", benchMS(lat.pct(0.99)), "< 25 ms", benchVerdict(lat.pct(0.99) < 25*time.Millisecond))
@@ -333,14 +338,14 @@ type benchBurstResult struct {
 // benchBurst ingests n events (a multiple of tasks) of the given number of tasks as fast as core can post them:
 // each client owns every clients-th task and posts its events in sequence order, batchSize
 // to a request, so no event of a task overtakes an earlier one.
-func benchBurst(t *testing.T, s *benchSink, c *benchCore, service string, n, tasks, clients, batchSize, pid int) benchBurstResult {
+func benchBurst(t *testing.T, s *benchSink, c *benchCore, service, prefix string, n, tasks, clients, batchSize, pid int) benchBurstResult {
 	perTask := n / tasks
 	bodies := make([][][]byte, clients)
 	for cl := range clients {
 		var batch []nimbus.IngestEvent
 		for seq := 1; seq <= perTask; seq++ {
 			for k := cl; k < tasks; k += clients {
-				batch = append(batch, benchEvent(c.f, service, "tp-", (seq-1)*tasks+k, fmt.Sprintf("tp-%d", k), seq, perTask))
+				batch = append(batch, benchEvent(c.f, service, prefix, (seq-1)*tasks+k, fmt.Sprintf("%s%d", prefix, k), seq, perTask))
 				if len(batch) == batchSize {
 					bodies[cl] = append(bodies[cl], benchJSON(t, batch))
 					batch = batch[:0]
@@ -351,7 +356,7 @@ func benchBurst(t *testing.T, s *benchSink, c *benchCore, service string, n, tas
 			bodies[cl] = append(bodies[cl], benchJSON(t, batch))
 		}
 	}
-	run := s.begin("tp-", n, false)
+	run := s.begin(prefix, n, false)
 	stop := make(chan struct{})
 	rss := benchSampleRSS(pid, stop)
 	var wg sync.WaitGroup

@@ -9,10 +9,12 @@
 #                                     events/s, matching cost 1 vs 10,000 other subscriptions
 #                                     (<= 1.5); NIMBUS_BENCH_EVENTS (20000) and
 #                                     NIMBUS_BENCH_SECONDS (10) change the sizes
+#   scripts/bench.sh profile          the same bursts through the handler run in-process under
+#                                     go test -cpuprofile; prints where the CPU time goes
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 startup() {
 	local runs=${1:-15}
@@ -99,8 +101,24 @@ pipeline() {
 		END { printf "\ntargets met: %d of %d\n", met, met + missed }'
 }
 
+# profile runs handler/bench_profile_test.go (NIMBUS_BENCH=profile) with a CPU profile and
+# prints the profile's top entries, cumulative, for the handler's packages and for all.
+profile() {
+	local work
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' RETURN
+	local cmd=(go test -v -run TestProfilePipeline -count=1 -cpuprofile "$work/cpu.out" -o "$work/handler.test" ./handler/)
+	echo "running: NIMBUS_BENCH=profile $(printf '%q ' "${cmd[@]}")"
+	NIMBUS_BENCH=profile "${cmd[@]}" | grep '^BENCH' | cut -f2,3 | column -t -s $'\t'
+	echo
+	echo "where the time goes (cumulative; handler, ingest clients and sink share the process):"
+	go tool pprof -top -cum -nodecount=400 "$work/handler.test" "$work/cpu.out" 2>/dev/null |
+		grep -E 'Duration|nimbusflow/connector/handler/(app|embedded|webhook|httpapi|entra)\.|json\.(Unmarshal|Marshal)$|bbolt\.\(\*DB\)\.Update|runtime\.(mallocgc|gcBgMarkWorker)$|syscall\.Syscall$' | head -40
+}
+
 case "${1:-}" in
 	startup) shift; startup "$@" ;;
 	pipeline) shift; pipeline "$@" ;;
+	profile) shift; profile "$@" ;;
 	*) usage ;;
 esac

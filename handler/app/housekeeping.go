@@ -127,3 +127,10 @@ func (h *Housekeeping) expire(ctx context.Context, e nimbus.Entity, rep *Houseke
 	}
 	return false, nil
 }
+
+// Job runs one round as a timer job (Run logs what it did); a failure is returned for the
+// runner to report, and the next occurrence retries.
+func (h *Housekeeping) Job(ctx context.Context) error {
+	_, err := h.Run(ctx)
+	return err
+}

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -52,8 +51,7 @@ func TestHousekeepingPurgesTerminatedTasks(t *testing.T) {
 	// A late event is dropped and counted; the task is not started again.
 	late := ev("done", 3, nimbus.EventParameterUpdated)
 	late.Parameter = &nimbus.Parameter{Name: "n", Value: "v"}
-	body, _ := json.Marshal(late)
-	if err := p.pipeline.ProcessEvent(ctx, nimbus.Message{ID: late.EventID, Body: body}); err != nil {
+	if err := p.pipeline.ProcessEvent(ctx, nimbus.Message{ID: late.EventID, Body: envelopeBody(late)}); err != nil {
 		t.Fatalf("late event: %v", err)
 	}
 	if n := p.stats.Snapshot()["dropped: task purged"]; n != 1 {

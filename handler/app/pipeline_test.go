@@ -214,7 +214,7 @@ func TestTaskProjectionRules(t *testing.T) {
 	// The same event delivered twice by the queue (same id) fans out once: the second
 	// processing finds the sequence applied.
 	conn := event("call", 4, nimbus.EventConnectedToUser, cc, nimbus.ModalityAudio, in)
-	body, _ := json.Marshal(conn)
+	body := envelopeBody(conn)
 	for range 2 {
 		if err := p.pipeline.ProcessEvent(t.Context(), nimbus.Message{ID: conn.EventID, Body: body}); err != nil {
 			t.Fatal(err)
@@ -232,7 +232,7 @@ func TestFanOutIsRepeatableAfterACrash(t *testing.T) {
 	cc := p.demo.Services.ContactCenter
 	p.register(t, p.demo.Users.TenantAdmin, "https://a.logic.azure.com/x", []string{cc}, []nimbus.TaskEvent{nimbus.EventInQueue}, nil, nil)
 	ev := event("crash", 1, nimbus.EventInQueue, cc, nimbus.ModalityAudio, nimbus.DirectionInbound)
-	body, _ := json.Marshal(ev)
+	body := envelopeBody(ev)
 	broken := &failingTable{Table: p.tables.Table(nimbus.TableTasks), fail: nimbus.Unavailable("write", errors.New("down"))}
 	p.pipeline.tasks = taskStore{table: broken}
 	if err := p.pipeline.ProcessEvent(t.Context(), nimbus.Message{ID: ev.EventID, Body: body}); err == nil {
@@ -247,6 +247,15 @@ func TestFanOutIsRepeatableAfterACrash(t *testing.T) {
 	if len(first) != 1 || len(second) != 1 || first[0].ID != second[0].ID {
 		t.Errorf("delivery ids across the repeat: %v then %v", ids(first), ids(second))
 	}
+}
+
+// envelopeBody is the events-queue body ingest builds for e.
+func envelopeBody(e nimbus.IngestEvent) []byte {
+	body, err := json.Marshal(nimbus.Envelope{Kind: nimbus.EventKindTask, Tenant: e.TenantID, Service: e.ServiceUPN, ID: e.EventID, Task: &e})
+	if err != nil {
+		panic(err)
+	}
+	return body
 }
 
 func ids(msgs []nimbus.Message) []string {
@@ -267,4 +276,32 @@ func (f *failingTable) Insert(ctx context.Context, e nimbus.Entity) (string, err
 		return "", f.fail
 	}
 	return f.Table.Insert(ctx, e)
+}
+
+// A delivery body keeps its payload byte for byte, and bodies written by other means (another
+// field order, spacing) still decode.
+func TestDeliveryEncoding(t *testing.T) {
+	want := Delivery{TenantID: "t", SubscriptionID: "s", WebhookID: "msg_1", EventID: `e,"payload":"x`, Attempt: 3, Payload: json.RawMessage(`{"taskId":"a","payload":1}`)}
+	body, err := json.Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, in := range map[string]string{
+		"own layout":  string(body),
+		"other order": `{"payload":{"taskId":"a","payload":1},"attempt":3,"eventId":"e,\"payload\":\"x","webhookId":"msg_1","subscriptionId":"s","tenantId":"t"}`,
+		"spaced":      " { \"tenantId\":\"t\",\"subscriptionId\":\"s\",\"webhookId\":\"msg_1\",\"eventId\":\"e,\\\"payload\\\":\\\"x\",\"attempt\":3,\"payload\": {\"taskId\":\"a\",\"payload\":1} } ",
+		"field after": `{"tenantId":"t","subscriptionId":"s","webhookId":"msg_1","eventId":"e,\"payload\":\"x","attempt":3,"payload":{"taskId":"a","payload":1},"extra":2}`,
+	} {
+		var got Delivery
+		if err := json.Unmarshal([]byte(in), &got); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		var gotPayload, wantPayload any
+		_ = json.Unmarshal(got.Payload, &gotPayload)
+		_ = json.Unmarshal(want.Payload, &wantPayload)
+		if got.TenantID != want.TenantID || got.SubscriptionID != want.SubscriptionID || got.WebhookID != want.WebhookID || got.EventID != want.EventID || got.Attempt != want.Attempt || fmt.Sprint(gotPayload) != fmt.Sprint(wantPayload) {
+			t.Errorf("%s: got %+v (payload %s)", name, got, got.Payload)
+		}
+	}
 }

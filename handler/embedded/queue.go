@@ -25,6 +25,9 @@ type QueueOptions struct {
 	// RetryBackoff is the delay after the n-th failed delivery; default 100ms·2^(n-1), capped
 	// at 30 s, so that a storage outage of many minutes does not dead-letter everything.
 	RetryBackoff func(deliveryCount int) time.Duration
+	// Atomic, by consumed queue name, makes a handler's writes part of the transaction that
+	// completes its message (see Atomic). Only for handlers built for it.
+	Atomic map[string]Atomic
 	// Logger receives handler panics, expired locks, dead letters and storage failures;
 	// default slog.Default(). Message bodies are never logged.
 	Logger *slog.Logger
@@ -210,6 +213,9 @@ func (s queueSender) Send(ctx context.Context, msgs ...nimbus.Message) error {
 	q, err := s.qs.queue(s.name)
 	if err != nil {
 		return err
+	}
+	if fx := effectsFor(ctx, s.qs.bolt); fx != nil && fx.collectSend(q, msgs) {
+		return nil
 	}
 	o := &sendOp{q: q, msgs: msgs, window: int64(s.qs.opts.DuplicateWindow), result: make(chan error, 1)}
 	s.qs.commits.submit(o)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,8 +75,10 @@ type runner struct {
 
 // delivery is one hand-out of an entry, with a copy of its fields taken at hand-out.
 type delivery struct {
-	e   *entry
-	rec entry
+	e    *entry
+	rec  entry
+	body []byte   // set once read, so a dead letter can be forwarded with it
+	fx   *effects // what the handler wrote under an Atomic rule; nil without one
 }
 
 func (r *runner) run() error {
@@ -142,9 +145,14 @@ func (r *runner) deliver(d delivery) {
 		r.settle(d, err, false)
 		return
 	}
+	d.body = body
 	msg := d.rec.message(body)
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.q.qs.opts.LockDuration)
 	defer cancel()
+	if rule, ok := r.q.qs.opts.Atomic[r.q.name]; ok {
+		d.fx = &effects{qs: r.q.qs, rule: rule}
+		hctx = context.WithValue(hctx, effectsKey{}, d.fx)
+	}
 	var claimed atomic.Bool
 	stop := context.AfterFunc(hctx, func() {
 		if claimed.CompareAndSwap(false, true) {
@@ -180,19 +188,41 @@ func (r *runner) settle(d delivery, herr error, dead bool) {
 	q.mu.Unlock()
 	q.notify()
 
-	o := &settleOp{r: r, e: d.e, rec: d.rec, kind: settleComplete}
+	o := &settleOp{r: r, e: d.e, rec: d.rec, kind: settleComplete, fx: d.fx}
 	if herr != nil {
+		o.fx = nil // a failed handler's writes are discarded
 		o.rec.deliveries++
 		switch {
 		case dead || o.rec.deliveries >= q.qs.opts.MaxDeliveries:
 			o.kind = settleDead
 			q.qs.log.Warn("queue message dead-lettered", "queue", q.name, "messageId", d.rec.id, "deliveryCount", o.rec.deliveries, "error", herr)
+			q.forwardDeadLetter(d)
 		default:
 			o.kind = settleAbandon
 			o.rec.availableAt = time.Now().Add(q.qs.backoff(o.rec.deliveries)).UnixNano()
 			q.qs.log.Debug("queue message abandoned", "queue", q.name, "messageId", d.rec.id, "deliveryCount", o.rec.deliveries, "error", herr)
 		}
 	}
+	q.qs.commits.submit(o)
+}
+
+// forwardDeadLetter also sends a message being dead-lettered to the queue's dead-letter
+// sub-queue (nimbus.DeadLetterQueue), as Service Bus moves it there, so a consumer of that
+// path sees it. The send is submitted before the settlement, so the committer writes it first
+// (in the same transaction or an earlier one): a crash in between redelivers the message,
+// and duplicate detection keeps the second forward out. The dead-letter sub-queue itself has
+// none.
+func (q *queue) forwardDeadLetter(d delivery) {
+	if d.body == nil || strings.HasSuffix(q.name, nimbus.DeadLetterSuffix) {
+		return
+	}
+	dq, err := q.qs.queue(nimbus.DeadLetterQueue(q.name))
+	if err != nil {
+		q.qs.log.Error("dead letter not forwarded", "queue", q.name, "messageId", d.rec.id, "error", err)
+		return
+	}
+	m := nimbus.Message{ID: d.rec.id, SessionID: d.rec.session, Body: d.body}
+	o := &sendOp{q: dq, msgs: []nimbus.Message{m}, window: int64(q.qs.opts.DuplicateWindow), result: make(chan error, 1)}
 	q.qs.commits.submit(o)
 }
 
@@ -212,14 +242,20 @@ type settleOp struct {
 	e    *entry
 	rec  entry // the entry as it is to be stored
 	kind settleKind
+	fx   *effects // written with a completion
 }
 
-func (o *settleOp) apply(tx *bbolt.Tx, _ int64) error {
+func (o *settleOp) apply(tx *bbolt.Tx, now int64) error {
 	qb, err := writeBuckets(tx, o.r.q.name)
 	if err != nil {
 		return err
 	}
 	k := seqKey(o.rec.seq)
+	if o.fx != nil {
+		if err := o.fx.apply(tx, now); err != nil {
+			return err
+		}
+	}
 	switch o.kind {
 	case settleAbandon:
 		return qb.meta.Put(k, encodeEntry(&o.rec, nil))
@@ -234,7 +270,12 @@ func (o *settleOp) apply(tx *bbolt.Tx, _ int64) error {
 	return qb.body.Delete(k)
 }
 
-func (o *settleOp) size() int { return recordOverhead }
+func (o *settleOp) size() int {
+	if o.fx != nil {
+		return recordOverhead + o.fx.size()
+	}
+	return recordOverhead
+}
 
 func (o *settleOp) done(err error, now int64) {
 	q := o.r.q
@@ -253,6 +294,9 @@ func (o *settleOp) done(err error, now int64) {
 			if o.r.fatal == nil {
 				o.r.fatal = nimbus.Unavailable(fmt.Sprintf("consume queue %q", q.name), err)
 			}
+		} else if o.fx != nil && nimbus.KindOf(err) == nimbus.KindConflict {
+			// A write made with the completion met a changed row: run the handler again.
+			q.qs.log.Debug("queue completion conflicted; message handed out again", "queue", q.name, "messageId", o.rec.id, "error", err)
 		} else {
 			q.qs.log.Error("queue settlement not stored", "queue", q.name, "messageId", o.rec.id, "error", err)
 		}
@@ -263,6 +307,9 @@ func (o *settleOp) done(err error, now int64) {
 		q.idx.remove(o.e, now)
 	}
 	q.mu.Unlock()
+	if err == nil && o.fx != nil {
+		o.fx.committed(now)
+	}
 	q.notify()
 	o.r.settling.Done()
 }

@@ -74,6 +74,9 @@ func (t *table) write(ctx context.Context, op string, e nimbus.Entity, kind nimb
 	if err := nimbus.CheckEntity(e); err != nil {
 		return "", err
 	}
+	if fx := effectsFor(ctx, t.bolt); fx != nil && fx.collectWrite(t.name, e, kind) {
+		return "", nil // written with the completion of the message being handled
+	}
 	var etag string
 	err := t.update(ctx, op, func(b *bbolt.Bucket) error {
 		var err error
