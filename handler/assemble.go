@@ -109,6 +109,8 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		Subscriptions: pipe.subs,
 		Ingest:        pipe.ingest,
 		Failures:      pipe.failures,
+		QueueFailures: pipe.queueFailures,
+		Claims:        pipe.claims,
 		Tasks:         pipe.tasks,
 		ExternalTasks: pipe.externalTasks,
 	}

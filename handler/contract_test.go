@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nimbusflow/connector/handler/funchost"
 	"github.com/nimbusflow/connector/handler/httpapi"
 )
 
@@ -214,6 +215,68 @@ func TestConnectorMatchesRouter(t *testing.T) {
 	for r, id := range defined {
 		if !served[r] {
 			t.Errorf("operation %s (%s %s) is not served", id, r.method, r.path)
+		}
+	}
+}
+
+// The consumer and timer tables and the serviceBusTrigger and timerTrigger folders of
+// functions/ describe the same functions: every row has its folder with the same queue or
+// schedule, and every such folder has its row.
+func TestFunctionTablesMatchFolders(t *testing.T) {
+	files, err := filepath.Glob("../functions/*/function.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type folder struct{ trigger, queue, schedule string }
+	folders := map[string]folder{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Bindings []struct {
+				Type, Direction, Name, QueueName, Schedule string
+			}
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, b := range doc.Bindings {
+			if b.Direction != "in" || (b.Type != "serviceBusTrigger" && b.Type != "timerTrigger") {
+				continue
+			}
+			name := filepath.Base(filepath.Dir(f))
+			folders[name] = folder{trigger: b.Type, queue: b.QueueName, schedule: b.Schedule}
+			if want := map[string]string{"serviceBusTrigger": "message", "timerTrigger": "timer"}[b.Type]; b.Name != want {
+				t.Errorf("%s: binding name %q, want %q (the name funchost reads)", name, b.Name, want)
+			}
+		}
+	}
+	var parts pipelineParts
+	rows := map[string]folder{}
+	for _, c := range parts.consumers() {
+		rows[c.Function] = folder{trigger: "serviceBusTrigger", queue: c.Queue}
+		if c.Workers < 1 {
+			t.Errorf("consumer %s: %d workers", c.Function, c.Workers)
+		}
+	}
+	for _, tm := range parts.timers() {
+		rows[tm.Function] = folder{trigger: "timerTrigger", schedule: tm.Schedule}
+		if _, err := funchost.Every(tm.Schedule); err != nil {
+			t.Errorf("timer %s: the embedded runner cannot tick it: %v", tm.Function, err)
+		}
+	}
+	for name, row := range rows {
+		if got, ok := folders[name]; !ok {
+			t.Errorf("table row %s has no functions/%s folder", name, name)
+		} else if got != row {
+			t.Errorf("functions/%s is %+v, the table says %+v", name, got, row)
+		}
+	}
+	for name := range folders {
+		if _, ok := rows[name]; !ok {
+			t.Errorf("functions/%s has no row in the consumer or timer table", name)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func TestFunctionsHostQueueInvocations(t *testing.T) {
 
 	for i, golden := range []string{"servicebus_single.json", "servicebus_double.json", "servicebus_base64.json"} {
 		ev := f.ev(fmt.Sprintf("fh-%d", i), 1, "InQueue", cc, "Audio", "Inbound")
-		body, _ := json.Marshal(ev)
+		body, _ := json.Marshal(nimbus.Envelope{Kind: nimbus.EventKindTask, Tenant: f.demo.TenantID, Service: cc, ID: ev["eventId"].(string), Task: ingestEvent(t, ev)})
 		r := f.call("POST", "/ProcessEvents", "", invocation(t, golden, ev["eventId"].(string), f.demo.TenantID+"/"+ev["taskId"].(string), body))
 		if r.status != 200 {
 			t.Fatalf("%s: invocation answered %d %s", golden, r.status, r.body)
@@ -91,7 +91,7 @@ func TestFunctionsHostQueueInvocations(t *testing.T) {
 func TestQueueFunctionFailureIsNon2xx(t *testing.T) {
 	host := funchost.NewHost(nil)
 	calls := 0
-	host.Handle("ProcessEvents", queueFunction(func(_ context.Context, m nimbus.Message) error {
+	host.Handle("ProcessEvents", funchost.QueueFunction(func(_ context.Context, m nimbus.Message) error {
 		calls++
 		if m.ID != "m-1" || m.SessionID != "s-1" || string(m.Body) != `{"a":1}` {
 			t.Errorf("message: %+v", m)
@@ -110,10 +110,21 @@ func TestQueueFunctionFailureIsNon2xx(t *testing.T) {
 	if res.StatusCode/100 == 2 || calls != 1 {
 		t.Errorf("failed handler: status %d after %d calls, want non-2xx", res.StatusCode, calls)
 	}
-	if took := time.Since(began); took < abandonBackoff(1) {
-		t.Errorf("failed invocation returned after %v, want at least %v", took, abandonBackoff(1))
+	if took := time.Since(began); took < funchost.AbandonBackoff(1) {
+		t.Errorf("failed invocation returned after %v, want at least %v", took, funchost.AbandonBackoff(1))
 	}
-	if abandonBackoff(50) != 30*time.Second || abandonBackoff(2) != 400*time.Millisecond {
-		t.Errorf("backoff: %v, %v", abandonBackoff(2), abandonBackoff(50))
+	if funchost.AbandonBackoff(50) != 30*time.Second || funchost.AbandonBackoff(2) != 400*time.Millisecond {
+		t.Errorf("backoff: %v, %v", funchost.AbandonBackoff(2), funchost.AbandonBackoff(50))
 	}
+}
+
+// ingestEvent converts an event built by flow.ev into its typed form.
+func ingestEvent(t *testing.T, ev map[string]any) *nimbus.IngestEvent {
+	t.Helper()
+	raw, _ := json.Marshal(ev)
+	var e nimbus.IngestEvent
+	if err := json.Unmarshal(raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	return &e
 }

@@ -22,6 +22,8 @@ type pipelineParts struct {
 	commands      *app.Commands
 	tasks         *app.Tasks
 	externalTasks *app.ExternalTasks
+	claims        *app.Claims
+	queueFailures *app.QueueFailures
 	// forward consumes the commands queue standalone (nil when no core URL is set).
 	forward nimbus.Handler
 }
@@ -30,6 +32,11 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 	policy := webhook.Policy{AllowInsecure: cfg.callbackPolicy.allowInsecure, AllowedHosts: cfg.callbackPolicy.allowedHosts}
 	client := webhook.New(webhook.Config{Policy: policy, Timeout: cfg.callbackPolicy.timeout, MaxPerHost: cfg.callbackPolicy.maxPerHost, UserAgent: "NimbusFlow/" + version})
 	stats := app.NewStats(log)
+	// Every queue goes through the claim check: bodies too large for a message are stored
+	// first, and every consumer in the tables below resolves them.
+	claims := app.NewClaims(store.Table(nimbus.TableClaims), log)
+	queues = claims.Queues(queues)
+	queueFailures := app.NewQueueFailures(dir, store.Table(nimbus.TableQueueFailures), queues, claims, log)
 	events, deliveries := queues.Queue(nimbus.QueueEvents), queues.Queue(nimbus.QueueDeliveries)
 	subs := app.NewSubscriptions(dir, store.Table(nimbus.TableSubscriptions), store.Table(nimbus.TableSubscriptionIndex), policy.CheckURL)
 	failures := app.NewFailures(dir, store.Table(nimbus.TableDeliveryFailures), deliveries)
@@ -45,10 +52,13 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		commands:      commands,
 		tasks:         tasks,
 		externalTasks: external,
+		claims:        claims,
+		queueFailures: queueFailures,
 	}
+	commands.Unsendable = queueFailures
 	p.pipeline.Terminated = external.Released
 	if cfg.coreURL != "" {
-		p.forward = app.ForwardCommands(client, cfg.coreURL)
+		p.forward = claims.Resolve(app.ForwardCommands(client, cfg.coreURL))
 	}
 	return p
 }
@@ -62,48 +72,52 @@ const (
 	commandWorkers  = 4
 )
 
-// outboxInterval is how often pending commands (kept while the commands queue was down) are
-// sent again.
-const outboxInterval = 5 * time.Second
+// consumers is the table of Service Bus triggered functions: each row is a folder under
+// functions/ (serviceBusTrigger on that queue), answered at /{Function} under the Functions
+// host and run as an in-process consumer of the embedded queue standalone. A contract test
+// holds the rows and the folders to each other. Adding a consumer is one row here and its
+// folder.
+// Handlers of the work queues resolve claimed bodies first (app.Claims.Resolve).
+func (p pipelineParts) consumers() []funchost.Consumer {
+	return []funchost.Consumer{
+		{Function: "ProcessEvents", Queue: nimbus.QueueEvents, Handler: p.claims.Resolve(p.pipeline.ProcessEvent), Workers: eventWorkers},
+		{Function: "DeliverWebhooks", Queue: nimbus.QueueDeliveries, Handler: p.claims.Resolve(p.deliverer.Deliver), Workers: deliveryWorkers},
+		// Dead-letter sub-queues: what a queue gave up on becomes visible and replayable
+		// through the admin API. Their handlers store claim references as they are.
+		{Function: "EventsDeadLetters", Queue: nimbus.DeadLetterQueue(nimbus.QueueEvents), Handler: p.queueFailures.RecordDeadLetters(nimbus.QueueEvents), Workers: 1},
+		{Function: "CommandsDeadLetters", Queue: nimbus.DeadLetterQueue(nimbus.QueueCommands), Handler: p.queueFailures.RecordDeadLetters(nimbus.QueueCommands), Workers: 1},
+	}
+}
 
-// flushOutbox sends pending commands every outboxInterval until ctx is done.
-func flushOutbox(ctx context.Context, commands *app.Commands, log *slog.Logger) {
-	t := time.NewTicker(outboxInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := commands.Flush(ctx); err != nil {
-				log.Warn("pending commands not sent yet", "err", err)
-			} else if n > 0 {
-				log.Info("pending commands sent", "count", n)
-			}
-		}
+// timers is the table of timer triggered functions, read like consumers: answered at
+// /{Function} under the Functions host (the host runs one occurrence at a time across all
+// instances), ticked in-process standalone. Adding a timer is one row here and its folder.
+func (p pipelineParts) timers() []funchost.Timer {
+	return []funchost.Timer{
+		{Function: "FlushCommands", Schedule: "*/5 * * * * *", Job: p.commands.FlushJob},
 	}
 }
 
 // consume runs the in-process consumers of the embedded queues until ctx is done, then lets
-// in-flight messages finish. It returns once both consumers stopped.
+// in-flight messages finish. It returns once every consumer stopped.
 func consume(ctx context.Context, a *assembly, log *slog.Logger) <-chan struct{} {
 	done := make(chan struct{})
 	if a.queues == nil {
 		close(done)
 		return done
 	}
-	runs := map[string]nimbus.Handler{nimbus.QueueEvents: a.parts.pipeline.ProcessEvent, nimbus.QueueDeliveries: a.parts.deliverer.Deliver}
-	workers := map[string]int{nimbus.QueueEvents: eventWorkers, nimbus.QueueDeliveries: deliveryWorkers, nimbus.QueueCommands: commandWorkers}
+	rows := a.parts.consumers()
 	if a.parts.forward != nil {
-		runs[nimbus.QueueCommands] = a.parts.forward
+		// Standalone only: stands in for core reading its queue.
+		rows = append(rows, funchost.Consumer{Queue: nimbus.QueueCommands, Handler: a.parts.forward, Workers: commandWorkers})
 	}
-	errs := make(chan error, len(runs))
-	for name, h := range runs {
-		go func() { errs <- a.queues.Run(ctx, name, h, workers[name]) }()
+	errs := make(chan error, len(rows))
+	for _, c := range rows {
+		go func() { errs <- a.queues.Run(ctx, c.Queue, c.Handler, c.Workers) }()
 	}
 	go func() {
 		defer close(done)
-		for range len(runs) {
+		for range len(rows) {
 			if err := <-errs; err != nil {
 				log.Error("queue consumer stopped", "err", err)
 			}
@@ -112,37 +126,32 @@ func consume(ctx context.Context, a *assembly, log *slog.Logger) <-chan struct{}
 	return done
 }
 
-// queueFunction adapts a queue handler to a Service Bus triggered function: a handler error
-// fails the invocation, so the host abandons the message and Service Bus redelivers it.
-//
-// Service Bus redelivers an abandoned message at once, and dead-letters it after the queue's
-// maximum delivery count; a storage outage would burn through that count in seconds. So a
-// failing invocation first waits (holding the message lock, which the host renews), longer
-// with every delivery, which stretches 50 deliveries over more than 20 minutes.
-func queueFunction(h nimbus.Handler) funchost.Func {
-	return func(ctx context.Context, inv *funchost.Invocation) (funchost.Response, error) {
-		m, err := inv.ServiceBusMessage("message")
+// tick runs every timer of the table in-process, each at its schedule's period, until ctx is
+// done. Under the Functions host the host's timer triggers run them instead.
+func tick(ctx context.Context, timers []funchost.Timer, log *slog.Logger) error {
+	periods := make([]time.Duration, len(timers))
+	for i, t := range timers {
+		d, err := funchost.Every(t.Schedule)
 		if err != nil {
-			return funchost.Response{}, fmt.Errorf("decode service bus message: %w", err)
+			return fmt.Errorf("timer %s: %w", t.Function, err)
 		}
-		msg := nimbus.Message{ID: m.MessageID, SessionID: m.SessionID, Body: m.Body, DeliveryCount: m.DeliveryCount, EnqueuedAt: m.EnqueuedTime}
-		if err := h(ctx, msg); err != nil {
-			select {
-			case <-time.After(abandonBackoff(m.DeliveryCount)):
-			case <-ctx.Done():
+		periods[i] = d
+	}
+	for i, t := range timers {
+		go func() {
+			tk := time.NewTicker(periods[i])
+			defer tk.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tk.C:
+					if err := t.Job(ctx); err != nil {
+						log.Warn("timer job failed; the next occurrence retries", "function", t.Function, "err", err)
+					}
+				}
 			}
-			return funchost.Response{}, err
-		}
-		return funchost.Response{}, nil
+		}()
 	}
-}
-
-// abandonBackoff is how long a failed invocation waits before it gives the message back:
-// 200 ms doubling per delivery, capped at 30 s.
-func abandonBackoff(deliveryCount int) time.Duration {
-	d := 200 * time.Millisecond
-	for i := 1; i < deliveryCount && d < 30*time.Second; i++ {
-		d *= 2
-	}
-	return min(d, 30*time.Second)
+	return nil
 }

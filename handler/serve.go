@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/nimbusflow/connector/handler/funchost"
-	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
 // httpFunctions are the Azure Functions of kind HTTP. With enableForwardingHttpRequest the
@@ -44,7 +43,11 @@ func serve(ctx context.Context, cfg config, a *assembly, log *slog.Logger, stdou
 		printBanner(stdout, "http://"+ln.Addr().String(), a)
 	}
 	consumers := consume(ctx, a, log)
-	go flushOutbox(ctx, a.parts.commands, log)
+	if cfg.mode != modeFunctions {
+		if err := tick(ctx, a.parts.timers(), log); err != nil {
+			return err
+		}
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -77,9 +80,13 @@ func functionsHandler(a *assembly, log *slog.Logger) http.Handler {
 		host.Handle(name, funchost.HTTPFunction(api, "req", "res"))
 		names[strings.ToLower(name)] = true
 	}
-	for name, h := range map[string]nimbus.Handler{"ProcessEvents": a.parts.pipeline.ProcessEvent, "DeliverWebhooks": a.parts.deliverer.Deliver} {
-		host.Handle(name, queueFunction(h))
-		names[strings.ToLower(name)] = true
+	host.HandleConsumers(a.parts.consumers()...)
+	for _, c := range a.parts.consumers() {
+		names[strings.ToLower(c.Function)] = true
+	}
+	host.HandleTimers(a.parts.timers()...)
+	for _, t := range a.parts.timers() {
+		names[strings.ToLower(t.Function)] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := strings.TrimPrefix(r.URL.Path, "/")

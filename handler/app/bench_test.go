@@ -224,7 +224,16 @@ func benchWriteSubscriptions(tb testing.TB, subs *Subscriptions, info DemoInfo, 
 // fanOut matches the event against the service's subscriptions and encodes the deliveries:
 // ForService, the filters, the owner's access, the notification.
 func (s *benchMatchStore) fanOut(tb testing.TB) {
-	if err := s.pipeline.fanOut(context.Background(), s.x, s.svc, &s.task, &s.event); err != nil {
+	e := &s.event
+	env := nimbus.Envelope{Kind: nimbus.EventKindTask, Tenant: e.TenantID, Service: e.ServiceUPN, ID: e.EventID, Task: e}
+	a := &applied{
+		deliver: true,
+		matches: func(sub *nimbus.Subscription) bool {
+			return sub.Matches(string(e.Event), s.task.Modality, s.task.Direction)
+		},
+		payload: func(legacy bool) any { return nimbus.NewTaskEventData(&s.task, e, s.svc, legacy) },
+	}
+	if err := s.pipeline.fanOut(context.Background(), s.x, s.svc, nimbus.KindTask, &env, a); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -234,11 +243,7 @@ func (s *benchMatchStore) process(tb testing.TB) {
 	s.tasks++
 	e := s.event
 	e.EventID, e.TaskID = fmt.Sprintf("bench-match-%d", s.tasks), fmt.Sprintf("bench-task-%d", s.tasks)
-	body, err := json.Marshal(e)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := s.pipeline.ProcessEvent(context.Background(), nimbus.Message{ID: e.EventID, Body: body}); err != nil {
+	if err := s.pipeline.ProcessEvent(context.Background(), nimbus.Message{ID: e.EventID, Body: envelopeBody(e)}); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -132,7 +132,7 @@ func (f *Failures) Replay(ctx context.Context, caller nimbus.Caller, q FailureFi
 			return replayed, fmt.Errorf("encode delivery: %w", err)
 		}
 		// The message id names the dead letter, so replaying it twice queues it once.
-		msg := nimbus.Message{ID: "replay-" + r.ID, Body: body}
+		msg := nimbus.Message{ID: nimbus.ScopedID(r.TenantID, "replay-"+r.ID), Body: body}
 		if err := f.deliveries.Send(ctx, msg); err != nil {
 			return replayed, fmt.Errorf("queue replay: %w", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -43,75 +42,57 @@ type Delivery struct {
 	Payload   json.RawMessage `json:"payload"`
 }
 
-// ProcessEvent handles one message of the events queue. It is idempotent: the deliveries it
-// queues carry ids derived from the event and the subscription, so a redelivered event
-// queues no duplicates, and the projection is written last, so a crash before it repeats the
-// whole step rather than losing the fan-out.
+// ProcessEvent handles one message of the events queue: it decodes the envelope once,
+// resolves its tenant and service with the rule ingest used, and hands it to its kind's
+// apply step (fanout_kinds.go). It is idempotent: the deliveries it queues carry ids derived
+// from the event and the subscription, so a redelivered event queues no duplicates, and the
+// kind's state is written last, so a crash before it repeats the whole step rather than
+// losing the fan-out.
 func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
-	var e nimbus.IngestEvent
-	if err := json.Unmarshal(m.Body, &e); err != nil {
+	var env nimbus.Envelope
+	if err := json.Unmarshal(m.Body, &env); err != nil {
 		p.stats.Dropped("malformed event", "messageId", m.ID)
 		return nil // cannot succeed on redelivery either
 	}
-	if err := e.Validate(""); err != nil {
-		p.stats.Dropped("invalid event", "messageId", m.ID, "err", err)
+	kind, ok := eventKinds[env.Kind]
+	if !ok {
+		p.stats.Dropped("unknown event kind", "messageId", m.ID, "kind", env.Kind)
 		return nil
 	}
-	x, err := p.dir.Index(ctx, e.TenantID)
-	if nimbus.KindOf(err) == nimbus.KindNotFound {
-		p.stats.Dropped("unknown tenant", "tenant", e.TenantID, "eventId", e.EventID)
-		return nil
-	}
+	x, svc, reason, err := resolveService(ctx, p.dir, env.Tenant, env.Service)
 	if err != nil {
 		return err
 	}
-	svc, ok := x.ServiceByUPN(e.ServiceUPN)
-	if !ok {
-		p.stats.Dropped("unknown service", "tenant", e.TenantID, "eventId", e.EventID)
+	if reason != "" {
+		p.stats.Dropped(reason, "tenant", env.Tenant, "eventId", env.ID)
 		return nil
 	}
-	if !svc.WorkflowValid {
-		p.stats.Dropped("workflow invalid", "tenant", e.TenantID, "service", svc.ID, "eventId", e.EventID)
-		return nil
-	}
-
-	st, err := p.tasks.get(ctx, e.TenantID, e.TaskID)
-	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+	a, err := kind.apply(ctx, p, &env, svc)
+	if err != nil || a == nil {
 		return err
 	}
-	task := &st.task // a zero task when none is stored: Apply starts it
-	switch task.Apply(&e, svc.ID, p.now().UTC()) {
-	case nimbus.Stale:
-		p.stats.Count("stale or duplicate events")
-		return nil
-	case nimbus.Applied:
-		if err := p.fanOut(ctx, x, svc, task, &e); err != nil {
+	if a.deliver {
+		if err := p.fanOut(ctx, x, svc, kind.subscription, &env, a); err != nil {
 			return err
 		}
-	case nimbus.AppliedSilent:
-		p.stats.Count("repeated WorkflowStarted not delivered")
 	}
-	if err := p.tasks.put(ctx, st); err != nil {
-		return fmt.Errorf("store task %s: %w", e.TaskID, err)
-	}
-	if e.Event == nimbus.EventTerminated && task.Modality == nimbus.ModalityExternalTask && p.Terminated != nil {
-		return p.Terminated(ctx, e.TenantID, e.TaskID)
-	}
-	return nil
+	return a.commit(ctx)
 }
 
-// fanOut queues one delivery per active subscription of the service that matches the event,
-// applying the tenant's revoked-access policy (SPEC 2.5).
-func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Service, task *nimbus.Task, e *nimbus.IngestEvent) error {
+// fanOut queues one delivery per active subscription of the kind and service that matches
+// the event, applying the tenant's revoked-access policy (SPEC 2.5). Each payload variant is
+// encoded once and shared by the deliveries that use it.
+func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Service, kind nimbus.SubscriptionKind, env *nimbus.Envelope, a *applied) error {
 	subs, err := p.subs.ForService(ctx, x.TenantID(), svc.ID)
 	if err != nil {
 		return err
 	}
 	policy := x.Settings().RevokedAccess
 	var msgs []nimbus.Message
+	var payloads [2][]byte // by sub.Legacy
 	for i := range subs {
 		sub := &subs[i]
-		if sub.Kind != nimbus.KindTask || sub.Status == nimbus.StatusDead || !sub.Matches(string(e.Event), task.Modality, task.Direction) {
+		if sub.Kind != kind || sub.Status == nimbus.StatusDead || !a.matches(sub) {
 			continue
 		}
 		if ownerMayRead(x, sub.OwnerUPN, svc) {
@@ -129,12 +110,19 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 			p.stats.Count("deliveries withheld: owner lost access")
 			continue
 		}
-		payload, err := json.Marshal(nimbus.NewTaskEventData(task, e, svc, sub.Legacy))
-		if err != nil {
-			return fmt.Errorf("encode notification: %w", err)
+		variant := 0
+		if sub.Legacy {
+			variant = 1
 		}
-		webhookID := webhookIDOf(e.EventID, sub.ID)
-		body, err := json.Marshal(Delivery{TenantID: sub.TenantID, SubscriptionID: sub.ID, WebhookID: webhookID, EventID: e.EventID, Attempt: 1, Payload: payload})
+		if payloads[variant] == nil {
+			payload, err := json.Marshal(a.payload(sub.Legacy))
+			if err != nil {
+				return fmt.Errorf("encode notification: %w", err)
+			}
+			payloads[variant] = payload
+		}
+		webhookID := webhookIDOf(env.Tenant, env.ID, sub.ID)
+		body, err := json.Marshal(Delivery{TenantID: sub.TenantID, SubscriptionID: sub.ID, WebhookID: webhookID, EventID: env.ID, Attempt: 1, Payload: payloads[variant]})
 		if err != nil {
 			return fmt.Errorf("encode delivery: %w", err)
 		}
@@ -156,10 +144,11 @@ func ownerMayRead(x *nimbus.Index, owner string, svc *nimbus.Service) bool {
 	return err == nil && acc.CheckService(nimbus.GroupConversations, svc) == nil
 }
 
-// webhookIDOf derives the webhook-id of the delivery of an event to a subscription: stable
-// across retries and redeliveries, and short whatever the event id's length.
-func webhookIDOf(eventID, subscriptionID string) string {
-	sum := sha256.Sum256([]byte(eventID + "\x00" + subscriptionID))
+// webhookIDOf derives the webhook-id of the delivery of a tenant's event to a subscription:
+// stable across retries and redeliveries, different for two tenants' events of the same id,
+// and short whatever the event id's length.
+func webhookIDOf(tenant, eventID, subscriptionID string) string {
+	sum := sha256.Sum256([]byte(tenant + "\x00" + eventID + "\x00" + subscriptionID))
 	return "msg_" + hex.EncodeToString(sum[:16])
 }
 

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -29,15 +27,9 @@ type IngestResult struct {
 }
 
 // SessionOf is the queue session of a task's events: one task's events are processed one at
-// a time, in the order they were accepted. Session ids hold at most nimbus.MaxMessageID
-// bytes; a task id too long for that is replaced by its hash.
-func SessionOf(tenant, task string) string {
-	if s := tenant + "/" + task; len(s) <= nimbus.MaxMessageID {
-		return s
-	}
-	sum := sha256.Sum256([]byte(task))
-	return tenant + "/#" + hex.EncodeToString(sum[:])
-}
+// a time, in the order they were accepted. It is scoped by tenant like every id derived from
+// a client's choice (nimbus.ScopedID).
+func SessionOf(tenant, task string) string { return nimbus.ScopedID(tenant, task) }
 
 // Accept validates the batch as a whole (the first bad event fails it, named by its index),
 // then queues every event whose service has a valid workflow; the others are ignored (SPEC
@@ -60,27 +52,24 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 		if err := e.Validate(at); err != nil {
 			return IngestResult{}, err
 		}
-		x, err := in.dir.Index(ctx, e.TenantID)
-		if nimbus.KindOf(err) == nimbus.KindNotFound {
-			return IngestResult{}, nimbus.Invalid(at+".tenantId", "%s.tenantId %q is not a tenant known to Nimbus", at, e.TenantID)
-		}
-		if err != nil {
+		_, _, reason, err := resolveService(ctx, in.dir, e.TenantID, e.ServiceUPN)
+		switch {
+		case err != nil:
 			return IngestResult{}, err
-		}
-		svc, ok := x.ServiceByUPN(e.ServiceUPN)
-		if !ok {
+		case reason == dropUnknownTenant:
+			return IngestResult{}, nimbus.Invalid(at+".tenantId", "%s.tenantId %q is not a tenant known to Nimbus", at, e.TenantID)
+		case reason == dropUnknownService:
 			return IngestResult{}, nimbus.Invalid(at+".serviceUpn", "%s.serviceUpn %q is not a service of tenant %s", at, e.ServiceUPN, e.TenantID)
-		}
-		if !svc.WorkflowValid {
+		case reason != "":
 			res.Ignored++
-			in.stats.Dropped("workflow invalid")
+			in.stats.Dropped(reason)
 			continue
 		}
-		body, err := json.Marshal(e)
+		body, err := json.Marshal(nimbus.Envelope{Kind: nimbus.EventKindTask, Tenant: e.TenantID, Service: e.ServiceUPN, ID: e.EventID, Task: e})
 		if err != nil {
 			return IngestResult{}, fmt.Errorf("encode event: %w", err)
 		}
-		msgs = append(msgs, nimbus.Message{ID: e.EventID, SessionID: SessionOf(e.TenantID, e.TaskID), Body: body})
+		msgs = append(msgs, nimbus.Message{ID: nimbus.ScopedID(e.TenantID, e.EventID), SessionID: SessionOf(e.TenantID, e.TaskID), Body: body})
 	}
 	if len(msgs) > 0 {
 		if err := in.events.Send(ctx, msgs...); err != nil {
@@ -89,4 +78,35 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 	}
 	res.Accepted = len(msgs)
 	return res, nil
+}
+
+// Why an event is not processed; the names are also the stats counters.
+const (
+	dropUnknownTenant  = "unknown tenant"
+	dropUnknownService = "unknown service"
+	dropWorkflow       = "workflow invalid"
+)
+
+// resolveService is the one rule, shared by ingest and the fan-out of every event kind, that
+// finds the tenant and service an event belongs to and decides whether it is processed: the
+// tenant and the service must exist and the service's workflow must be valid (SPEC 2.4).
+// reason is empty when the event proceeds, else one of the drop* names; err is a storage
+// failure. Ingest turns an unknown tenant or service into 400; the fan-out drops the event
+// when the directory changed after it was accepted.
+func resolveService(ctx context.Context, dir *Directory, tenant, upn string) (*nimbus.Index, *nimbus.Service, string, error) {
+	x, err := dir.Index(ctx, tenant)
+	if nimbus.KindOf(err) == nimbus.KindNotFound {
+		return nil, nil, dropUnknownTenant, nil
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	svc, ok := x.ServiceByUPN(upn)
+	if !ok {
+		return x, nil, dropUnknownService, nil
+	}
+	if !svc.WorkflowValid {
+		return x, svc, dropWorkflow, nil
+	}
+	return x, svc, "", nil
 }

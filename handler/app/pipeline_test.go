@@ -214,7 +214,7 @@ func TestTaskProjectionRules(t *testing.T) {
 	// The same event delivered twice by the queue (same id) fans out once: the second
 	// processing finds the sequence applied.
 	conn := event("call", 4, nimbus.EventConnectedToUser, cc, nimbus.ModalityAudio, in)
-	body, _ := json.Marshal(conn)
+	body := envelopeBody(conn)
 	for range 2 {
 		if err := p.pipeline.ProcessEvent(t.Context(), nimbus.Message{ID: conn.EventID, Body: body}); err != nil {
 			t.Fatal(err)
@@ -232,7 +232,7 @@ func TestFanOutIsRepeatableAfterACrash(t *testing.T) {
 	cc := p.demo.Services.ContactCenter
 	p.register(t, p.demo.Users.TenantAdmin, "https://a.logic.azure.com/x", []string{cc}, []nimbus.TaskEvent{nimbus.EventInQueue}, nil, nil)
 	ev := event("crash", 1, nimbus.EventInQueue, cc, nimbus.ModalityAudio, nimbus.DirectionInbound)
-	body, _ := json.Marshal(ev)
+	body := envelopeBody(ev)
 	broken := &failingTable{Table: p.tables.Table(nimbus.TableTasks), fail: nimbus.Unavailable("write", errors.New("down"))}
 	p.pipeline.tasks = taskStore{broken}
 	if err := p.pipeline.ProcessEvent(t.Context(), nimbus.Message{ID: ev.EventID, Body: body}); err == nil {
@@ -247,6 +247,15 @@ func TestFanOutIsRepeatableAfterACrash(t *testing.T) {
 	if len(first) != 1 || len(second) != 1 || first[0].ID != second[0].ID {
 		t.Errorf("delivery ids across the repeat: %v then %v", ids(first), ids(second))
 	}
+}
+
+// envelopeBody is the events-queue body ingest builds for e.
+func envelopeBody(e nimbus.IngestEvent) []byte {
+	body, err := json.Marshal(nimbus.Envelope{Kind: nimbus.EventKindTask, Tenant: e.TenantID, Service: e.ServiceUPN, ID: e.EventID, Task: &e})
+	if err != nil {
+		panic(err)
+	}
+	return body
 }
 
 func ids(msgs []nimbus.Message) []string {

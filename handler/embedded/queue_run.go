@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,8 +75,9 @@ type runner struct {
 
 // delivery is one hand-out of an entry, with a copy of its fields taken at hand-out.
 type delivery struct {
-	e   *entry
-	rec entry
+	e    *entry
+	rec  entry
+	body []byte // set once read, so a dead letter can be forwarded with it
 }
 
 func (r *runner) run() error {
@@ -142,6 +144,7 @@ func (r *runner) deliver(d delivery) {
 		r.settle(d, err, false)
 		return
 	}
+	d.body = body
 	msg := d.rec.message(body)
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.q.qs.opts.LockDuration)
 	defer cancel()
@@ -187,12 +190,33 @@ func (r *runner) settle(d delivery, herr error, dead bool) {
 		case dead || o.rec.deliveries >= q.qs.opts.MaxDeliveries:
 			o.kind = settleDead
 			q.qs.log.Warn("queue message dead-lettered", "queue", q.name, "messageId", d.rec.id, "deliveryCount", o.rec.deliveries, "error", herr)
+			q.forwardDeadLetter(d)
 		default:
 			o.kind = settleAbandon
 			o.rec.availableAt = time.Now().Add(q.qs.backoff(o.rec.deliveries)).UnixNano()
 			q.qs.log.Debug("queue message abandoned", "queue", q.name, "messageId", d.rec.id, "deliveryCount", o.rec.deliveries, "error", herr)
 		}
 	}
+	q.qs.commits.submit(o)
+}
+
+// forwardDeadLetter also sends a message being dead-lettered to the queue's dead-letter
+// sub-queue (nimbus.DeadLetterQueue), as Service Bus moves it there, so a consumer of that
+// path sees it. The send is submitted before the settlement, so the committer writes it first
+// (in the same transaction or an earlier one): a crash in between redelivers the message,
+// and duplicate detection keeps the second forward out. The dead-letter sub-queue itself has
+// none.
+func (q *queue) forwardDeadLetter(d delivery) {
+	if d.body == nil || strings.HasSuffix(q.name, nimbus.DeadLetterSuffix) {
+		return
+	}
+	dq, err := q.qs.queue(nimbus.DeadLetterQueue(q.name))
+	if err != nil {
+		q.qs.log.Error("dead letter not forwarded", "queue", q.name, "messageId", d.rec.id, "error", err)
+		return
+	}
+	m := nimbus.Message{ID: d.rec.id, SessionID: d.rec.session, Body: d.body}
+	o := &sendOp{q: dq, msgs: []nimbus.Message{m}, window: int64(q.qs.opts.DuplicateWindow), result: make(chan error, 1)}
 	q.qs.commits.submit(o)
 }
 

@@ -48,6 +48,8 @@ type Config struct {
 	ExternalTasks *app.ExternalTasks
 	Ingest        *app.Ingest
 	Failures      *app.Failures
+	QueueFailures *app.QueueFailures
+	Claims        *app.Claims
 	Dev           DevTokens
 	Demo          any // served at GET /dev/demo
 }
@@ -107,6 +109,7 @@ func (s *Server) register() {
 	s.handle("POST /v1/ExternalTasks", s.op(nimbus.GroupConversations, s.addExternalTask))
 	s.handle("DELETE /v1/ExternalTasks/{externalTaskId}", s.op(nimbus.GroupConversations, s.removeExternalTask))
 	s.handle("POST /internal/v1/task-events", s.core(s.ingestEvents))
+	s.handle("GET /internal/v1/claims/{claimId}", s.core(s.readClaim))
 	// The admin API answers under /admin/v1 (SPEC 10) and under /manage/v1: the Functions host
 	// reserves every route that starts with "admin" for its own management API, so in Azure
 	// the Admin function is published at /manage/v1.
@@ -116,6 +119,8 @@ func (s *Server) register() {
 		s.handle("GET "+prefix+"/subscriptions", s.admin(s.listSubscriptions))
 		s.handle("GET "+prefix+"/delivery-failures", s.admin(s.listFailures))
 		s.handle("POST "+prefix+"/delivery-failures/replay", s.admin(s.replayFailures))
+		s.handle("GET "+prefix+"/queue-failures", s.admin(s.listQueueFailures))
+		s.handle("POST "+prefix+"/queue-failures/replay", s.admin(s.replayQueueFailures))
 	}
 	if s.cfg.Dev != nil {
 		s.handle("POST /dev/token", s.devToken)

@@ -2,7 +2,10 @@ package nimbus
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -57,6 +60,34 @@ const (
 	MaxMessageBody = 256 << 10
 )
 
+// MaxInlineBody is the largest body the app puts on a queue as it is; a larger one is stored
+// first and the message carries a claim reference (SPEC 4.4 "Size"). The margin below
+// MaxMessageBody leaves room for the message's own properties on Service Bus.
+const MaxInlineBody = 240 << 10
+
+// MaxClaimBody bounds a body stored as a claim: far above anything the pipeline builds (the
+// largest task information is about 1 MiB even in multi-byte text), and within what one
+// storage batch transaction carries.
+const MaxClaimBody = 2 << 20
+
+// ClaimRef is the body of a message whose real body was stored first (claim check):
+// {"claimCheck":{"tenantId":"…","id":"…","bytes":368640}}. The claim lives in the claims
+// table under the tenant; consumers resolve it before handling the message.
+type ClaimRef struct {
+	Claim struct {
+		TenantID string `json:"tenantId"`
+		ID       string `json:"id"`
+		Bytes    int    `json:"bytes"`
+	} `json:"claimCheck"`
+}
+
+// DeadLetterQueue names the dead-letter sub-queue of a queue, as Service Bus does: messages
+// dead-lettered on name are found there, and a consumer of that path sees each once.
+func DeadLetterQueue(name string) string { return name + DeadLetterSuffix }
+
+// DeadLetterSuffix ends the name of every dead-letter sub-queue.
+const DeadLetterSuffix = "/$deadletterqueue"
+
 // CheckMessages validates the messages of one Send. Every Queue implementation calls it
 // before touching its backend, so all of them refuse the same inputs with the same errors.
 func CheckMessages(msgs []Message) error {
@@ -74,4 +105,22 @@ func CheckMessages(msgs []Message) error {
 		}
 	}
 	return nil
+}
+
+// ScopedID is the queue message id or session id of id, an id chosen by a tenant or its
+// client (event id, task id, command id, ...): "<tenant>/<id>", so two tenants that use the
+// same id never meet in duplicate detection or in a session. When that would exceed
+// MaxMessageID bytes, or id starts with "#", id is replaced by its SHA-256 ("<tenant>/#<hex>"),
+// and with a tenant too long even for that, the pair is ("#<hex>"). The result is
+// deterministic, so a retried send keeps its id.
+func ScopedID(tenant, id string) string {
+	if s := tenant + "/" + id; len(s) <= MaxMessageID && !strings.HasPrefix(id, "#") {
+		return s
+	}
+	sum := sha256.Sum256([]byte(id))
+	if s := tenant + "/#" + hex.EncodeToString(sum[:]); len(s) <= MaxMessageID {
+		return s
+	}
+	sum = sha256.Sum256([]byte(tenant + "\x00" + id))
+	return "#" + hex.EncodeToString(sum[:])
 }

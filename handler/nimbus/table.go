@@ -96,7 +96,9 @@ const (
 	TableDeliveryFailures  = "deliveryfailures"
 	TableCommandOutbox     = "commandoutbox"
 	TableExternalTasks     = "externaltasks"
+	TableClaims            = "claims"
+	TableQueueFailures     = "queuefailures"
 )
 
 // AllTables lists every table the system uses, for adapters that create them at start.
-var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks}
+var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks, TableClaims, TableQueueFailures}

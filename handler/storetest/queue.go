@@ -51,6 +51,9 @@ var queueTests = []struct {
 	{"SendAllOrNone", testQueueSendAllOrNone},
 	{"ManyScheduled", testQueueManyScheduled},
 	{"Isolation", testQueueIsolation},
+	{"TenantScopedDuplicates", testQueueTenantScopedDuplicates},
+	{"SizeLimit", testQueueSizeLimit},
+	{"DeadLetterSubqueue", testQueueDeadLetterSubqueue},
 }
 
 // QueueNames lists every queue the suite uses. Implementations whose queues must exist up

@@ -1,0 +1,30 @@
+package nimbus
+
+// EventKind names a kind of event on the events queue. Each kind has its own state (task
+// projection, scheduler entry, transcript metadata), its own subscription kind and its own
+// notification payload; they all travel the same path: events queue, fan-out, deliveries.
+type EventKind string
+
+const (
+	// EventKindTask is a task event reported by Nimbus core (SPEC 5).
+	EventKindTask EventKind = "task"
+)
+
+// Envelope is the body of a message on the events queue: what every kind shares (kind,
+// tenant, service) and the kind's own body in the field named after it. Exactly one kind
+// field is set. The fan-out decodes an envelope once and hands the kind's field to that
+// kind's apply step.
+//
+// Adding a kind adds a constant above, one field here, and one entry to the fan-out's kind
+// table (handler/app/fanout_kinds.go).
+type Envelope struct {
+	Kind   EventKind `json:"kind"`
+	Tenant string    `json:"tenant"`
+	// Service is the UPN of the service the event belongs to, checked at ingest; the
+	// fan-out resolves it again (the directory may have changed since) with the same rule.
+	Service string `json:"service"`
+	// ID is the event's id as its source chose it (unique within the tenant).
+	ID string `json:"id"`
+
+	Task *IngestEvent `json:"task,omitempty"`
+}
