@@ -68,6 +68,7 @@ type config struct {
 	retrySchedule        []time.Duration
 	coreURL              string // NIMBUS_CORE_COMMANDS_URL: standalone, commands are POSTed here
 	maxOpenExternalTasks int
+	scheduler            schedulerConfig
 }
 
 // serviceBusConfig selects Service Bus for the queues (Functions mode).
@@ -219,6 +220,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	cfg.coreURL = env("NIMBUS_CORE_COMMANDS_URL", "")
 	if cfg.maxOpenExternalTasks, err = envInt(getenv, "NIMBUS_MAX_OPEN_EXTERNAL_TASKS", nimbus.DefaultMaxOpenExternalTasks); err != nil {
+		return cfg, err
+	}
+	if cfg.scheduler, err = loadSchedulerConfig(getenv); err != nil {
 		return cfg, err
 	}
 	logDefault := "text"

@@ -24,6 +24,7 @@ type pipelineParts struct {
 	externalTasks *app.ExternalTasks
 	claims        *app.Claims
 	queueFailures *app.QueueFailures
+	scheduler     schedulerParts
 	// forward consumes the commands queue standalone (nil when no core URL is set).
 	forward nimbus.Handler
 }
@@ -56,6 +57,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		queueFailures: queueFailures,
 	}
 	commands.Unsendable = queueFailures
+	p.scheduler = wireScheduler(cfg, log, dir, store, queues, commands)
 	p.pipeline.Terminated = external.Released
 	if cfg.coreURL != "" {
 		p.forward = claims.Resolve(app.ForwardCommands(client, cfg.coreURL))
@@ -82,6 +84,7 @@ func (p pipelineParts) consumers() []funchost.Consumer {
 	return []funchost.Consumer{
 		{Function: "ProcessEvents", Queue: nimbus.QueueEvents, Handler: p.claims.Resolve(p.pipeline.ProcessEvent), Workers: eventWorkers},
 		{Function: "DeliverWebhooks", Queue: nimbus.QueueDeliveries, Handler: p.claims.Resolve(p.deliverer.Deliver), Workers: deliveryWorkers},
+		{Function: "FireSchedulerEntries", Queue: nimbus.QueueScheduler, Handler: p.scheduler.app.Fire, Workers: schedulerWorkers},
 		// Dead-letter sub-queues: what a queue gave up on becomes visible and replayable
 		// through the admin API. Their handlers store claim references as they are.
 		{Function: "EventsDeadLetters", Queue: nimbus.DeadLetterQueue(nimbus.QueueEvents), Handler: p.queueFailures.RecordDeadLetters(nimbus.QueueEvents), Workers: 1},
@@ -95,6 +98,7 @@ func (p pipelineParts) consumers() []funchost.Consumer {
 func (p pipelineParts) timers() []funchost.Timer {
 	return []funchost.Timer{
 		{Function: "FlushCommands", Schedule: "*/5 * * * * *", Job: p.commands.FlushJob},
+		{Function: "SchedulerSweep", Schedule: "0 */1 * * * *", Job: p.scheduler.app.SweepJob, Period: p.scheduler.sweepInterval},
 	}
 }
 
@@ -134,6 +138,9 @@ func tick(ctx context.Context, timers []funchost.Timer, log *slog.Logger) error 
 		d, err := funchost.Every(t.Schedule)
 		if err != nil {
 			return fmt.Errorf("timer %s: %w", t.Function, err)
+		}
+		if t.Period > 0 {
+			d = t.Period
 		}
 		periods[i] = d
 	}

@@ -26,6 +26,9 @@ type Timer struct {
 	Function string
 	Schedule string
 	Job      func(ctx context.Context) error
+	// Period, when set, replaces the schedule's period in the embedded runner (a setting
+	// such as NIMBUS_SCHEDULER_SWEEP_INTERVAL); the Functions host keeps the schedule.
+	Period time.Duration
 }
 
 // HandleConsumers and HandleTimers register the table rows as Funcs of the Host.
