@@ -36,6 +36,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 	// Every queue goes through the claim check: bodies too large for a message are stored
 	// first, and every consumer in the tables below resolves them.
 	claims := app.NewClaims(store.Table(nimbus.TableClaims), log)
+	direct := queues // the scheduler's wake-ups are tiny and need the queue's own scheduling
 	queues = claims.Queues(queues)
 	queueFailures := app.NewQueueFailures(dir, store.Table(nimbus.TableQueueFailures), queues, claims, log)
 	events, deliveries := queues.Queue(nimbus.QueueEvents), queues.Queue(nimbus.QueueDeliveries)
@@ -57,7 +58,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		queueFailures: queueFailures,
 	}
 	commands.Unsendable = queueFailures
-	p.scheduler = wireScheduler(cfg, log, dir, store, queues, commands)
+	p.scheduler = wireScheduler(cfg, log, dir, store, queues, direct, commands)
 	p.pipeline.Terminated = external.Released
 	if cfg.coreURL != "" {
 		p.forward = claims.Resolve(app.ForwardCommands(client, cfg.coreURL))

@@ -46,8 +46,10 @@ type schedulerParts struct {
 // keep up with many entries falling due at once.
 const schedulerWorkers = 16
 
-func wireScheduler(cfg config, log *slog.Logger, dir *app.Directory, store nimbus.Tables, queues nimbus.Queues, commands *app.Commands) schedulerParts {
+// wireScheduler builds the scheduler: events through the claim-checked queues, wake-ups
+// straight on the scheduler queue (direct), whose Service Bus adapter can cancel them.
+func wireScheduler(cfg config, log *slog.Logger, dir *app.Directory, store nimbus.Tables, queues, direct nimbus.Queues, commands *app.Commands) schedulerParts {
 	s := app.NewScheduler(dir, store.Table(nimbus.TableSchedulerEntries), store.Table(nimbus.TableSchedulerDue),
-		queues.Queue(nimbus.QueueEvents), queues.Queue(nimbus.QueueScheduler), commands, cfg.scheduler.timeoutGrace, log)
+		queues.Queue(nimbus.QueueEvents), direct.Queue(nimbus.QueueScheduler), commands, cfg.scheduler.timeoutGrace, log)
 	return schedulerParts{app: s, sweepInterval: cfg.scheduler.sweepInterval}
 }

@@ -61,6 +61,10 @@ type storedEntry struct {
 	// pending sends (both "<partition>\x00<row>").
 	Row   string `json:"row,omitempty"`
 	Flush string `json:"flush,omitempty"`
+	// WakeSeq and WakeAt identify the scheduled message of the next action, on a queue
+	// that can cancel it (nimbus.ScheduledQueue).
+	WakeSeq int64     `json:"wakeSeq,omitempty"`
+	WakeAt  time.Time `json:"wakeAt,omitzero"`
 }
 
 type pendingEvent struct {
@@ -154,7 +158,9 @@ func (s *Scheduler) change(ctx context.Context, tenant, serviceID, id string, fn
 			return nil, err
 		}
 		if !changed {
-			if st.hasPending() {
+			// What another change left pending is its own to send, unless it has been
+			// waiting long enough to look abandoned (a crash after its write).
+			if st.hasPending() && now.Sub(st.Entry.Updated) >= flushDelay {
 				s.flush(ctx, st, etag)
 			}
 			return st, nil
@@ -194,13 +200,14 @@ func (s *Scheduler) commit(ctx context.Context, st *storedEntry, etag string, no
 	return s.write(ctx, st, etag)
 }
 
-// afterCommit sends what the change raised, wakes the firer at the next action, and drops
-// the index row the change made obsolete. Each part is retried by the sweep if it fails.
+// afterCommit wakes the firer at the next action, sends what the change raised (storing
+// the wake-up's sequence number with it), and drops the index row the change made
+// obsolete. Each part is retried by the sweep if it fails.
 func (s *Scheduler) afterCommit(ctx context.Context, st *storedEntry, etag, oldRow string) {
-	s.flush(ctx, st, etag)
-	if st.Row != "" && st.Row != oldRow {
+	if st.Row != oldRow {
 		s.wake(ctx, st)
 	}
+	s.flush(ctx, st, etag)
 	if oldRow != "" && oldRow != st.Row {
 		s.unindex(ctx, oldRow)
 	}

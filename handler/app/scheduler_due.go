@@ -76,17 +76,36 @@ type fireRef struct {
 	EntryID   string `json:"entryId"`
 }
 
-// wake schedules a message on the scheduler queue for st's next action. It is an
-// optimisation over the sweep (the action happens on time, not at the next sweep), so a
-// failure only logs.
+// wake schedules a message on the scheduler queue for st's next action, and cancels the
+// message of the previous one if it is still waiting. It is an optimisation over the sweep
+// (the action happens on time, not at the next sweep), so failures only log.
 func (s *Scheduler) wake(ctx context.Context, st *storedEntry) {
 	at := st.Entry.NextAction(s.grace)
+	sq, cancellable := s.fire.(nimbus.ScheduledQueue)
+	if cancellable && st.WakeSeq != 0 && st.WakeAt.After(s.now()) {
+		if err := sq.CancelScheduled(ctx, st.WakeSeq); err != nil {
+			s.log.DebugContext(ctx, "scheduler message not cancelled; it changes nothing when it arrives", "schedulerEntryId", st.Entry.ID, "err", err)
+		}
+	}
+	st.WakeSeq, st.WakeAt = 0, time.Time{}
+	if at.IsZero() {
+		return
+	}
 	body, err := json.Marshal(fireRef{TenantID: st.Entry.TenantID, ServiceID: st.Entry.ServiceID, EntryID: st.Entry.ID})
 	if err != nil {
 		return
 	}
-	id := nimbus.ScopedID(st.Entry.TenantID, fmt.Sprintf("fire:%s@%d", st.Entry.ID, at.UnixNano()))
-	if err := s.fire.Send(ctx, nimbus.Message{ID: id, Body: body, NotBefore: at}); err != nil {
+	m := nimbus.Message{ID: nimbus.ScopedID(st.Entry.TenantID, fmt.Sprintf("fire:%s@%d", st.Entry.ID, at.UnixNano())), Body: body, NotBefore: at}
+	if cancellable {
+		seq, err := sq.Schedule(ctx, m)
+		if err == nil {
+			st.WakeSeq, st.WakeAt = seq, at
+			return
+		}
+		s.log.WarnContext(ctx, "scheduler entry left to the sweep; the scheduler queue is unavailable", "tenant", st.Entry.TenantID, "schedulerEntryId", st.Entry.ID, "err", err)
+		return
+	}
+	if err := s.fire.Send(ctx, m); err != nil {
 		s.log.WarnContext(ctx, "scheduler entry left to the sweep; the scheduler queue is unavailable", "tenant", st.Entry.TenantID, "schedulerEntryId", st.Entry.ID, "err", err)
 	}
 }

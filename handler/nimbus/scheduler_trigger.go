@@ -1,5 +1,7 @@
 package nimbus
 
+import "context"
+
 // SchedulerTriggerConfig is the body of RegisterSchedulerEntryTrigger: {"config": {...}}.
 type SchedulerTriggerConfig struct {
 	Config struct {
@@ -34,4 +36,18 @@ func (c *SchedulerTriggerConfig) Validate() error {
 		}
 	}
 	return nil
+}
+
+// ScheduledQueue is a Queue that schedules a message for later and can cancel it by the
+// sequence number the broker gave it (Service Bus scheduled messages). The scheduler keeps
+// the number of each entry's wake-up message and cancels it when the entry moves on first;
+// with a queue that cannot cancel, the stale message arrives and changes nothing.
+type ScheduledQueue interface {
+	Queue
+	// Schedule stores m durably for delivery at m.NotBefore and returns its sequence number.
+	// Errors are those of Send.
+	Schedule(ctx context.Context, m Message) (int64, error)
+	// CancelScheduled withdraws a scheduled message that has not been delivered yet.
+	// Cancelling one that was delivered or cancelled already may fail; callers ignore that.
+	CancelScheduled(ctx context.Context, seq int64) error
 }
