@@ -45,20 +45,30 @@ func bucketOf(t time.Time) string { return t.UTC().Format(bucketLayout) }
 
 // index writes the row for st's action at t and returns its reference.
 func (s *Scheduler) index(ctx context.Context, st *storedEntry, at time.Time, flush bool) (string, error) {
+	row, err := dueEntity(st, at, flush)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.due.Upsert(ctx, row); err != nil {
+		return "", fmt.Errorf("index scheduler entry: %w", err)
+	}
+	return row.PartitionKey + "\x00" + row.RowKey, nil
+}
+
+// dueEntity is the index row of st's action (or flush) at t: partition the minute,
+// row key the time (zero-padded nanoseconds, so a bucket lists in time order), kind, tenant
+// and entry.
+func dueEntity(st *storedEntry, at time.Time, flush bool) (nimbus.Entity, error) {
 	kind := "a"
 	if flush {
 		kind = "f"
 	}
-	pk := bucketOf(at)
-	rk := fmt.Sprintf("%020d|%s|%s|%s", at.UnixNano(), kind, st.Entry.TenantID, st.Entry.ID)
 	data, err := json.Marshal(dueRow{Tenant: st.Entry.TenantID, ServiceID: st.Entry.ServiceID, EntryID: st.Entry.ID, At: at, Flush: flush})
 	if err != nil {
-		return "", fmt.Errorf("encode due row: %w", err)
+		return nimbus.Entity{}, fmt.Errorf("encode due row: %w", err)
 	}
-	if _, err := s.due.Upsert(ctx, nimbus.Entity{PartitionKey: pk, RowKey: rk, Data: data}); err != nil {
-		return "", fmt.Errorf("index scheduler entry: %w", err)
-	}
-	return pk + "\x00" + rk, nil
+	rk := fmt.Sprintf("%020d|%s|%s|%s", at.UnixNano(), kind, st.Entry.TenantID, st.Entry.ID)
+	return nimbus.Entity{PartitionKey: bucketOf(at), RowKey: rk, Data: data}, nil
 }
 
 // unindex deletes a row; failures are left to the sweep, which drops stale rows.
