@@ -439,3 +439,49 @@ func TestOutboundCallWithWorkflow(t *testing.T) {
 		t.Errorf("service without the flag: %d %s", r.status, r.body)
 	}
 }
+
+// The trigger: validation naming the field, re-registration keeps the id and updates the
+// filters, a service the caller does not manage is refused, delete is idempotent.
+func TestSchedulerTrigger(t *testing.T) {
+	f := startSchedulerFlow(t, schedulerEnv())
+	cc := f.demo.Services.ContactCenter
+	cases := []struct {
+		name   string
+		config map[string]any
+		status int
+		target string
+	}{
+		{"unknown event", map[string]any{"url": f.sink.url("/t"), "services": []string{cc}, "schedulerEntryEvents": []string{"InProgress"}}, 400, "config.schedulerEntryEvents[0]"},
+		{"no events", map[string]any{"url": f.sink.url("/t"), "services": []string{cc}, "schedulerEntryEvents": []string{}}, 400, "config.schedulerEntryEvents"},
+		{"no services", map[string]any{"url": f.sink.url("/t"), "services": []string{}, "schedulerEntryEvents": []string{"Handled"}}, 400, "config.services"},
+		{"no url", map[string]any{"services": []string{cc}, "schedulerEntryEvents": []string{"Handled"}}, 400, "config.url"},
+		{"service without outbound", map[string]any{"url": f.sink.url("/t"), "services": []string{f.demo.Services.EnterpriseRouting}, "schedulerEntryEvents": []string{"Handled"}}, 400, "config.services[0]"},
+		{"unknown service", map[string]any{"url": f.sink.url("/t"), "services": []string{"nobody@contoso.com"}, "schedulerEntryEvents": []string{"Handled"}}, 403, "config.services[0]"},
+	}
+	for _, c := range cases {
+		r := f.call("POST", "/v1/triggers/scheduler-entries", f.owner, map[string]any{"config": c.config})
+		if r.status != c.status || !strings.Contains(string(r.body), `"target":"`+c.target+`"`) {
+			t.Errorf("%s: %d %s, want %d naming %s", c.name, r.status, r.body, c.status, c.target)
+		}
+	}
+	id := f.schedTrigger(f.owner, "/t", []string{cc}, []string{"Handled"})
+	if again := f.schedTrigger(f.owner, "/t", []string{cc}, []string{"Scheduled"}); again != id {
+		t.Errorf("re-registration: id %s, want %s", again, id)
+	}
+	e := f.schedule(f.owner, f.entryBody(time.Now().Add(time.Hour), nil))
+	f.waitEvents("/t", e.ID, "Scheduled/1")
+	for range 2 {
+		if r := f.call("DELETE", "/v1/triggers/scheduler-entries/"+id, f.owner, nil); r.status != 204 {
+			t.Errorf("delete trigger: %d %s", r.status, r.body)
+		}
+	}
+	f.schedule(f.owner, f.entryBody(time.Now().Add(time.Hour), nil))
+	f.sink.quiet("/t", 500*time.Millisecond)
+	// A task trigger's id is not a scheduler trigger: deleting it that way leaves it.
+	task := f.trigger(f.owner, "/task", []string{cc}, []string{"InQueue"}, nil, nil)
+	if r := f.call("DELETE", "/v1/triggers/scheduler-entries/"+task, f.owner, nil); r.status != 204 {
+		t.Errorf("delete of a task trigger id: %d", r.status)
+	}
+	f.ingest(f.ev("t-1", 1, "InQueue", cc, "Audio", "Inbound"))
+	f.sink.wait("/task", 1, 10*time.Second)
+}

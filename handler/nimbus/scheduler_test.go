@@ -63,8 +63,12 @@ func TestSchedulerLifecycleSteps(t *testing.T) {
 		}},
 		{"attempt timeout", 1, []step{
 			{do: fire(t0), event: SchedulerDueDateReached, attempt: 1},
-			{do: func(e *SchedulerEntry) *SchedulerEntryEvent { return e.TimeOut(time.Minute, retry, t0.Add(2*time.Minute-time.Second)) }},
-			{do: func(e *SchedulerEntry) *SchedulerEntryEvent { return e.TimeOut(time.Minute, retry, t0.Add(2*time.Minute)) }, event: SchedulerLimitReached, attempt: 1, reason: ReasonAttemptTimeout},
+			{do: func(e *SchedulerEntry) *SchedulerEntryEvent {
+				return e.TimeOut(time.Minute, retry, t0.Add(2*time.Minute-time.Second))
+			}},
+			{do: func(e *SchedulerEntry) *SchedulerEntryEvent {
+				return e.TimeOut(time.Minute, retry, t0.Add(2*time.Minute))
+			}, event: SchedulerLimitReached, attempt: 1, reason: ReasonAttemptTimeout},
 		}},
 		{"report before the attempt started", 1, []step{{do: report(OutcomeReached, 1, "")}}},
 	}
