@@ -98,8 +98,8 @@ func (s *Scheduler) wake(ctx context.Context, st *storedEntry) {
 		}
 	}
 	st.WakeSeq, st.WakeAt = 0, time.Time{}
-	if at.IsZero() {
-		return
+	if st.Entry.State.Final() {
+		return // deleting an ended entry is the sweep's, it needs no punctual wake-up
 	}
 	body, err := json.Marshal(fireRef{TenantID: st.Entry.TenantID, ServiceID: st.Entry.ServiceID, EntryID: st.Entry.ID})
 	if err != nil {
@@ -145,7 +145,7 @@ func (s *Scheduler) advance(ctx context.Context, tenant, serviceID, id string) (
 			retry = svc.RetryDelay()
 		}
 	}
-	return s.change(ctx, tenant, serviceID, id, func(st *storedEntry, now time.Time) (bool, error) {
+	st, err := s.change(ctx, tenant, serviceID, id, func(st *storedEntry, now time.Time) (bool, error) {
 		if ev := st.Entry.Fire(now); ev != nil {
 			st.raised(ev)
 			st.Commands = append(st.Commands, outboundCommand(&st.Entry))
@@ -157,6 +157,26 @@ func (s *Scheduler) advance(ctx context.Context, tenant, serviceID, id string) (
 		}
 		return false, nil
 	})
+	if err != nil || !st.Entry.State.Final() || st.hasPending() || s.now().Before(st.Entry.NextAction(s.grace)) {
+		return st, err
+	}
+	return nil, s.purge(ctx, st)
+}
+
+// purge deletes an entry whose retention after its end has passed, with its locator and
+// index row.
+func (s *Scheduler) purge(ctx context.Context, st *storedEntry) error {
+	e := &st.Entry
+	if err := s.entries.Delete(ctx, entryPartition(e.TenantID, e.ServiceID), e.ID, ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+		return fmt.Errorf("delete ended scheduler entry: %w", err)
+	}
+	if err := s.entries.Delete(ctx, e.TenantID, e.ID, ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+		return fmt.Errorf("delete ended scheduler entry locator: %w", err)
+	}
+	if st.Row != "" {
+		s.unindex(ctx, st.Row)
+	}
+	return nil
 }
 
 // SweepResult says what one sweep did.

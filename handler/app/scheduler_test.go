@@ -252,4 +252,22 @@ func TestSchedulerReports(t *testing.T) {
 	if ev := env.SchedulerEntry; ev.Event != nimbus.SchedulerLimitReached || ev.Attempt != 2 || ev.Entry.CompletionReason != nimbus.ReasonNoAnswer {
 		t.Errorf("last event %+v", ev)
 	}
+	// The ended entry is kept for its retention, then the sweep deletes it.
+	f.advance(nimbus.FinalEntryRetention - time.Minute)
+	if _, err := f.s.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.locate(t.Context(), f.demo.TenantID, id); err != nil {
+		t.Fatalf("entry gone before its retention: %v", err)
+	}
+	f.advance(2 * time.Minute)
+	if _, err := f.s.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.locate(t.Context(), f.demo.TenantID, id); !errors.Is(err, nimbus.ErrNotFound) {
+		t.Errorf("entry after its retention: %v", err)
+	}
+	if _, err := f.s.entries.Get(t.Context(), entryPartition(f.demo.TenantID, "svc-contactcenter"), id); !errors.Is(err, nimbus.ErrNotFound) {
+		t.Errorf("entry record after its retention: %v", err)
+	}
 }

@@ -94,8 +94,12 @@ func (e *SchedulerEntry) TimeOut(grace, retryDelay time.Duration, now time.Time)
 	return e.Report(OutcomeNotReached, e.Attempt, ReasonAttemptTimeout, "", retryDelay, now)
 }
 
+// FinalEntryRetention is how long an entry is kept after it ended (its notifications may
+// still be on their way, and a late report must find it); then it is deleted.
+const FinalEntryRetention = 7 * 24 * time.Hour
+
 // NextAction is when the entry next needs the scheduler's attention: its due time while
-// Scheduled, its attempt's timeout while in progress; zero once final.
+// Scheduled, its attempt's timeout while in progress, and once final, when it is deleted.
 func (e *SchedulerEntry) NextAction(grace time.Duration) time.Time {
 	switch e.State {
 	case SchedulerScheduled:
@@ -103,5 +107,5 @@ func (e *SchedulerEntry) NextAction(grace time.Duration) time.Time {
 	case SchedulerDueDateReached:
 		return e.Timeout(grace)
 	}
-	return time.Time{}
+	return e.Updated.Add(FinalEntryRetention)
 }
