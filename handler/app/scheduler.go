@@ -182,6 +182,7 @@ func (s *Scheduler) change(ctx context.Context, tenant, serviceID, id string, fn
 // commit writes the index rows the changed entry needs, then the entry itself (inserted
 // when etag is empty). Rows come first, so a crash never leaves an entry the index misses.
 func (s *Scheduler) commit(ctx context.Context, st *storedEntry, etag string, now time.Time) (string, error) {
+	old := st.Row
 	st.Row = ""
 	if at := st.Entry.NextAction(s.grace); !at.IsZero() {
 		row, err := s.index(ctx, st, maxTime(at, now), false)
@@ -189,6 +190,11 @@ func (s *Scheduler) commit(ctx context.Context, st *storedEntry, etag string, no
 			return "", err
 		}
 		st.Row = row
+	}
+	if st.hasPending() && st.Flush == "" && old != "" && old != st.Row && !refTime(old).After(now) {
+		// Firing and timing out: the row that came due marks the pending sends until they
+		// are out, which saves writing and deleting a flush row on the busiest path.
+		st.Flush = old
 	}
 	if st.hasPending() && st.Flush == "" {
 		row, err := s.index(ctx, st, now, true)
@@ -208,7 +214,7 @@ func (s *Scheduler) afterCommit(ctx context.Context, st *storedEntry, etag, oldR
 		s.wake(ctx, st)
 	}
 	s.flush(ctx, st, etag)
-	if oldRow != "" && oldRow != st.Row {
+	if oldRow != "" && oldRow != st.Row && oldRow != st.Flush {
 		s.unindex(ctx, oldRow)
 	}
 }

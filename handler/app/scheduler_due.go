@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +70,17 @@ func dueEntity(st *storedEntry, at time.Time, flush bool) (nimbus.Entity, error)
 	}
 	rk := fmt.Sprintf("%020d|%s|%s|%s", at.UnixNano(), kind, st.Entry.TenantID, st.Entry.ID)
 	return nimbus.Entity{PartitionKey: bucketOf(at), RowKey: rk, Data: data}, nil
+}
+
+// refTime is the time of an index row reference (zero for a malformed one).
+func refTime(ref string) time.Time {
+	_, rk, _ := strings.Cut(ref, "\x00")
+	nanos, _, _ := strings.Cut(rk, "|")
+	n, err := strconv.ParseInt(nanos, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }
 
 // unindex deletes a row; failures are left to the sweep, which drops stale rows.

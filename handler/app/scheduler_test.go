@@ -271,3 +271,43 @@ func TestSchedulerReports(t *testing.T) {
 		t.Errorf("entry record after its retention: %v", err)
 	}
 }
+
+// A firing whose sends failed (the queue down, or a crash after the write) keeps the row
+// that came due as its marker; the sweep sends the event and the command later, once.
+func TestSchedulerSweepCompletesAnInterruptedFiring(t *testing.T) {
+	f := newSchedFixture(t)
+	e := f.create(t, f.clock.Add(time.Minute), 1)
+	f.events.take()
+	f.events.fail = errors.New("queue down")
+	f.advance(2 * time.Minute)
+	res, err := f.s.Sweep(t.Context())
+	if err != nil || res.Acted != 1 {
+		t.Fatalf("sweep: %+v %v", res, err)
+	}
+	f.events.fail = nil
+	// Too soon: the change that raised them might still be sending.
+	if _, err := f.s.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.events.take()); n != 0 {
+		t.Fatalf("sent %d events before the flush delay", n)
+	}
+	f.advance(flushDelay + time.Second)
+	if _, err := f.s.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventsOf(t, f.events.take()); len(got) != 1 || got[0] != "DueDateReached" {
+		t.Fatalf("events %v", got)
+	}
+	cmds := f.commands.take()
+	if len(cmds) != 1 || cmds[0].ID != nimbus.ScopedID(f.demo.TenantID, nimbus.OutboundCommandID(f.demo.TenantID, e.SchedulerEntryID, 1)) {
+		t.Fatalf("commands %v", cmds)
+	}
+	f.advance(time.Minute)
+	if _, err := f.s.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.events.take()) + len(f.commands.take()); n != 0 {
+		t.Errorf("sent %d messages again", n)
+	}
+}
