@@ -485,3 +485,26 @@ func TestSchedulerTrigger(t *testing.T) {
 	f.ingest(f.ev("t-1", 1, "InQueue", cc, "Audio", "Inbound"))
 	f.sink.wait("/task", 1, 10*time.Second)
 }
+
+// The lifecycle on Azure Table Storage (Azurite): the ETag conditions, the due index and the
+// entry partitions behave as on the embedded store.
+func TestSchedulerOnAzureTables(t *testing.T) {
+	cs := azurite(t)
+	env := schedulerEnv()
+	env["NIMBUS_STORAGE"] = cs
+	env["NIMBUS_DEV_AUTH"] = "true"
+	f := startSchedulerFlow(t, env)
+	cc := f.demo.Services.ContactCenter
+	f.schedTrigger(f.owner, "/az", []string{cc}, allSchedulerEvents)
+	e := f.schedule(f.owner, f.entryBody(time.Now().Add(-time.Minute), map[string]any{"maxAttempts": 2}))
+	f.waitCommands(e.ID, 1)
+	f.report(e.ID, 1, "NotReached", "Busy")
+	f.waitEvents("/az", e.ID, "Scheduled/1", "DueDateReached/1", "Scheduled/2", "DueDateReached/2")
+	f.report(e.ID, 2, "DestinationReached", "")
+	f.waitEvents("/az", e.ID, "Scheduled/1", "DueDateReached/1", "Scheduled/2", "DueDateReached/2", "Handled/2/DestinationReached")
+	later := f.schedule(f.owner, f.entryBody(time.Now().Add(time.Hour), nil))
+	if r := f.call("DELETE", "/v1/scheduler-entries/"+later.ID, f.owner, nil); r.status != 200 {
+		t.Fatalf("delete: %d %s", r.status, r.body)
+	}
+	f.waitEvents("/az", later.ID, "Scheduled/1", "Removed/1/Removed")
+}
