@@ -213,18 +213,23 @@ func (s *Scheduler) afterCommit(ctx context.Context, st *storedEntry, etag, oldR
 	if st.Row != oldRow {
 		s.wake(ctx, st)
 	}
-	s.flush(ctx, st, etag)
-	if oldRow != "" && oldRow != st.Row && oldRow != st.Flush {
+	marker := st.Flush
+	sent := s.flush(ctx, st, etag)
+	if oldRow != "" && oldRow != st.Row && (oldRow != marker || sent) {
 		s.unindex(ctx, oldRow)
 	}
 }
 
 // flush sends the pending events and commands of st and then clears them (conditionally:
-// if another change came in between, its own flush sends them again, deduplicated).
-func (s *Scheduler) flush(ctx context.Context, st *storedEntry, etag string) {
+// if another change came in between, its own flush sends them again, deduplicated). It
+// reports whether the cleared entry was stored, and with it the flush row deleted.
+func (s *Scheduler) flush(ctx context.Context, st *storedEntry, etag string) bool {
+	if !st.hasPending() && st.Flush == "" {
+		return true
+	}
 	if err := s.send(ctx, st); err != nil {
 		s.log.WarnContext(ctx, "scheduler entry events kept pending; the sweep sends them again", "tenant", st.Entry.TenantID, "schedulerEntryId", st.Entry.ID, "err", err)
-		return
+		return false
 	}
 	flushRow := st.Flush
 	st.Pending, st.Commands, st.Flush = nil, nil, ""
@@ -232,11 +237,12 @@ func (s *Scheduler) flush(ctx context.Context, st *storedEntry, etag string) {
 		if !errors.Is(err, nimbus.ErrConflict) {
 			s.log.WarnContext(ctx, "sent scheduler entry events left pending; they are sent again, deduplicated", "tenant", st.Entry.TenantID, "schedulerEntryId", st.Entry.ID, "err", err)
 		}
-		return
+		return false
 	}
 	if flushRow != "" {
 		s.unindex(ctx, flushRow)
 	}
+	return true
 }
 
 // send queues the pending events (one message each, ids derived from the event ids) and
