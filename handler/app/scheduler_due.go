@@ -221,8 +221,11 @@ func (s *Scheduler) Sweep(ctx context.Context) (SweepResult, error) {
 				return nil
 			}
 			res.Acted++
-			if err := s.sweepRow(ctx, bucket+"\x00"+e.RowKey, r); err != nil {
+			kept, err := s.sweepRow(ctx, bucket+"\x00"+e.RowKey, r)
+			if err != nil {
 				failed = append(failed, err)
+			}
+			if kept || err != nil {
 				left++
 			}
 			return nil
@@ -247,16 +250,18 @@ func (s *Scheduler) Sweep(ctx context.Context) (SweepResult, error) {
 	return res, nil
 }
 
-// sweepRow acts on one row whose time came and deletes it once the entry no longer needs it.
-func (s *Scheduler) sweepRow(ctx context.Context, ref string, r dueRow) error {
+// sweepRow acts on one row whose time came and deletes it once the entry no longer needs
+// it. It reports whether the row stays (it still marks sends in flight).
+func (s *Scheduler) sweepRow(ctx context.Context, ref string, r dueRow) (bool, error) {
 	st, err := s.advance(ctx, r.Tenant, r.ServiceID, r.EntryID)
 	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
-		return err
+		return true, err
 	}
-	if st == nil || st.Row != ref && st.Flush != ref {
-		s.unindex(ctx, ref)
+	if st != nil && (st.Row == ref || st.Flush == ref) {
+		return true, nil
 	}
-	return nil
+	s.unindex(ctx, ref)
+	return false, nil
 }
 
 type watermark struct {

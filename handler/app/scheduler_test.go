@@ -311,3 +311,30 @@ func TestSchedulerSweepCompletesAnInterruptedFiring(t *testing.T) {
 		t.Errorf("sent %d messages again", n)
 	}
 }
+
+// A late firing whose sends failed keeps its marker row in a bucket behind the watermark's
+// lag; the sweep that finds it too soon to resend must not move the watermark past it.
+func TestSchedulerWatermarkWaitsForKeptRows(t *testing.T) {
+	f := newSchedFixture(t)
+	e := f.create(t, f.clock.Add(time.Minute), 1)
+	f.events.take()
+	f.advance(5 * time.Minute)
+	f.events.fail = errors.New("queue down")
+	if _, err := f.s.advance(t.Context(), f.demo.TenantID, "svc-contactcenter", e.SchedulerEntryID); err != nil {
+		t.Fatal(err)
+	}
+	f.events.fail = nil
+	if _, err := f.s.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.events.take()); n != 0 {
+		t.Fatalf("sent %d events before the flush delay", n)
+	}
+	f.advance(flushDelay + time.Second)
+	if _, err := f.s.Sweep(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := eventsOf(t, f.events.take()); len(got) != 1 || got[0] != "DueDateReached" {
+		t.Fatalf("events %v, want the DueDateReached left pending", got)
+	}
+}
