@@ -115,6 +115,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		Claims:        pipe.claims,
 		Tasks:         pipe.tasks,
 		ExternalTasks: pipe.externalTasks,
+		Scheduler:     pipe.scheduler.app,
 	}
 	if dev != nil {
 		api.Dev = dev

@@ -70,6 +70,7 @@ type config struct {
 	retrySchedule        []time.Duration
 	coreURL              string // NIMBUS_CORE_COMMANDS_URL: standalone, commands are POSTed here
 	maxOpenExternalTasks int
+	scheduler            schedulerConfig
 
 	httpTimeouts      httpTimeouts
 	housekeepingEvery time.Duration // NIMBUS_HOUSEKEEPING_INTERVAL: standalone housekeeping ticker
@@ -241,6 +242,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	cfg.coreURL = env("NIMBUS_CORE_COMMANDS_URL", "")
 	if cfg.maxOpenExternalTasks, err = envInt(getenv, "NIMBUS_MAX_OPEN_EXTERNAL_TASKS", nimbus.DefaultMaxOpenExternalTasks); err != nil {
+		return cfg, err
+	}
+	if cfg.scheduler, err = loadSchedulerConfig(getenv); err != nil {
 		return cfg, err
 	}
 	if cfg.httpTimeouts, err = loadHTTPTimeouts(getenv); err != nil {

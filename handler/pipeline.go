@@ -25,6 +25,7 @@ type pipelineParts struct {
 	externalTasks *app.ExternalTasks
 	claims        *app.Claims
 	queueFailures *app.QueueFailures
+	scheduler     schedulerParts
 	// forward consumes the commands queue standalone (nil when no core URL is set).
 	forward nimbus.Handler
 	// housekeeping is the retention job; standalone it runs every housekeepingEvery.
@@ -39,6 +40,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 	// Every queue goes through the claim check: bodies too large for a message are stored
 	// first, and every consumer in the tables below resolves them.
 	claims := app.NewClaims(store.Table(nimbus.TableClaims), log)
+	direct := queues // the scheduler's wake-ups are tiny and need the queue's own scheduling
 	queues = claims.Queues(queues)
 	queueFailures := app.NewQueueFailures(dir, store.Table(nimbus.TableQueueFailures), queues, claims, log)
 	events, deliveries := queues.Queue(nimbus.QueueEvents), queues.Queue(nimbus.QueueDeliveries)
@@ -60,6 +62,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		queueFailures: queueFailures,
 	}
 	commands.Unsendable = queueFailures
+	p.scheduler = wireScheduler(cfg, log, dir, store, queues, direct, commands)
 	p.pipeline.Terminated = external.Released
 	p.deliverer.SetMaxPerSubscription(cfg.callbackPolicy.maxPerSub)
 	if cfg.coreURL != "" {
@@ -87,6 +90,7 @@ func (p pipelineParts) consumers() []funchost.Consumer {
 	return []funchost.Consumer{
 		{Function: "ProcessEvents", Queue: nimbus.QueueEvents, Handler: p.claims.Resolve(p.pipeline.ProcessEvent), Workers: eventWorkers},
 		{Function: "DeliverWebhooks", Queue: nimbus.QueueDeliveries, Handler: p.claims.Resolve(p.deliverer.Deliver), Workers: deliveryWorkers},
+		{Function: "FireSchedulerEntries", Queue: nimbus.QueueScheduler, Handler: p.scheduler.app.Fire, Workers: schedulerWorkers},
 		// Dead-letter sub-queues: what a queue gave up on becomes visible and replayable
 		// through the admin API. Their handlers store claim references as they are.
 		{Function: "EventsDeadLetters", Queue: nimbus.DeadLetterQueue(nimbus.QueueEvents), Handler: p.queueFailures.RecordDeadLetters(nimbus.QueueEvents), Workers: 1},
@@ -101,6 +105,8 @@ func (p pipelineParts) timers() []funchost.Timer {
 	return []funchost.Timer{
 		{Function: "FlushCommands", Schedule: "*/5 * * * * *", Job: p.commands.FlushJob},
 		{Function: "Housekeeping", Schedule: "0 0 * * * *", Job: p.housekeeping.Job, Period: p.housekeepingEvery},
+
+		{Function: "SchedulerSweep", Schedule: "0 */1 * * * *", Job: p.scheduler.app.SweepJob, Period: p.scheduler.sweepInterval},
 	}
 }
 

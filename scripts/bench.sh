@@ -11,10 +11,13 @@
 #                                     NIMBUS_BENCH_SECONDS (10) change the sizes
 #   scripts/bench.sh profile          the same bursts through the handler run in-process under
 #                                     go test -cpuprofile; prints where the CPU time goes
+#   scripts/bench.sh scheduler        scheduler (SPEC 6, 12): cost of one due-finding pass
+#                                     with 1,000 vs 100,000 future entries (<= 1.5), and
+#                                     how late 10,000 entries due in one second fire
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 startup() {
 	local runs=${1:-15}
@@ -114,11 +117,33 @@ profile() {
 	echo "where the time goes (cumulative; handler, ingest clients and sink share the process):"
 	go tool pprof -top -cum -nodecount=400 "$work/handler.test" "$work/cpu.out" 2>/dev/null |
 		grep -E 'Duration|nimbusflow/connector/handler/(app|embedded|webhook|httpapi|entra)\.|json\.(Unmarshal|Marshal)$|bbolt\.\(\*DB\)\.Update|runtime\.(mallocgc|gcBgMarkWorker)$|syscall\.Syscall$' | head -40
+# scheduler runs handler/app/bench_scheduler_test.go (skipped unless NIMBUS_BENCH is set)
+# and prints its BENCH lines as one table.
+scheduler() {
+	local log
+	log=$(mktemp)
+	trap 'rm -f "$log"' RETURN
+	local cmd=(go test -run 'TestBenchScheduler' -count=1 -v -timeout 20m ./handler/app/)
+	echo "running: NIMBUS_BENCH=scheduler $(printf '%q ' "${cmd[@]}")"
+	if ! NIMBUS_BENCH=scheduler "${cmd[@]}" >"$log" 2>&1; then
+		cat "$log"
+		echo "scheduler benchmark failed" >&2
+		return 1
+	fi
+	echo "command: scripts/bench.sh scheduler"
+	echo "machine: $(nproc) cores, $(go env GOVERSION), $(date -u +%Y-%m-%dT%H:%MZ); all figures from this one run"
+	echo "how each figure was measured:"
+	grep '^BENCHNOTE' "$log" | cut -f2- | sed 's/^/  - /'
+	echo
+	grep '^BENCH	' "$log" | awk -F'\t' '
+		BEGIN { printf "%-62s %-18s %-8s %s\n", "figure", "value", "target", "result" }
+		{ printf "%-62s %-18s %-8s %s\n", $2, $3, $4, $5 }'
 }
 
 case "${1:-}" in
 	startup) shift; startup "$@" ;;
 	pipeline) shift; pipeline "$@" ;;
 	profile) shift; profile "$@" ;;
+	scheduler) shift; scheduler "$@" ;;
 	*) usage ;;
 esac

@@ -72,7 +72,7 @@ func Demo() (nimbus.Directory, DemoInfo) {
 			{ID: "svc-contactcenter", UPN: services.ContactCenter, Name: "Contact Center", DisplayName: "Contoso Contact Center",
 				Description: "Customer hotline with outbound calls, external tasks and the virtual assistant.", TelNumber: "+41445550100",
 				OU: sales, License: nimbus.LicenseContactCenter, WorkflowValid: true, Modalities: all,
-				OutboundEnabled: true, VirtualAssistantEnabled: true,
+				OutboundEnabled: true, OutboundWithWorkflowEnabled: true, VirtualAssistantEnabled: true,
 				Owners: []string{users.ServiceOwner}, LimitedOwners: []string{users.TeamOwnerLimited},
 				Calendar: demoHotlineCalendar()},
 			{ID: "svc-sales", UPN: services.EnterpriseRouting, Name: "Sales", DisplayName: "Contoso Sales", TelNumber: "+41445550200",

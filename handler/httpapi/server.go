@@ -46,6 +46,7 @@ type Config struct {
 	Subscriptions *app.Subscriptions
 	Tasks         *app.Tasks
 	ExternalTasks *app.ExternalTasks
+	Scheduler     *app.Scheduler
 	Ingest        *app.Ingest
 	Failures      *app.Failures
 	QueueFailures *app.QueueFailures
@@ -110,6 +111,8 @@ func (s *Server) register() {
 	s.handle("DELETE /v1/ExternalTasks/{externalTaskId}", s.op(nimbus.GroupConversations, s.removeExternalTask))
 	s.registerServiceCheck()
 	s.handle("POST /internal/v1/task-events", s.core(s.ingestEvents))
+
+	s.registerScheduler()
 	s.handle("GET /internal/v1/claims/{claimId}", s.core(s.readClaim))
 	// The admin API answers under /admin/v1 (SPEC 10) and under /manage/v1: the Functions host
 	// reserves every route that starts with "admin" for its own management API, so in Azure

@@ -28,6 +28,8 @@ type Command struct {
 	Changes *TaskChanges `json:"changes,omitempty"`
 	// ExternalTask is the new task of ExternalTaskAdded.
 	ExternalTask *ExternalTaskSpec `json:"externalTask,omitempty"`
+	// OutboundCall is the attempt of OutboundCallRequested.
+	OutboundCall *OutboundCall `json:"outboundCall,omitempty"`
 }
 
 // TaskChanges is the content of a TaskUpdated command.

@@ -89,6 +89,12 @@ type Service struct {
 	LimitedOwners           []string   `json:"limitedOwners,omitempty"`
 	// Calendar holds the opening hours; nil means none (the opening-hours check answers None).
 	Calendar *Calendar `json:"calendar,omitempty"`
+
+	// OutboundWithWorkflowEnabled admits outbound calls with workflow (SPEC 6.1).
+	OutboundWithWorkflowEnabled bool `json:"outboundWithWorkflowEnabled,omitempty"`
+	// OutboundRetryDelaySeconds is the wait between attempts of a scheduler entry
+	// (1..86400; 0 means the default, 300).
+	OutboundRetryDelaySeconds int `json:"outboundRetryDelaySeconds,omitempty"`
 }
 
 // HasModality reports whether m is enabled on the service.

@@ -105,7 +105,9 @@ const (
 	TableExternalTasks     = "externaltasks"
 	TableClaims            = "claims"
 	TableQueueFailures     = "queuefailures"
+	TableSchedulerEntries  = "schedulerentries"
+	TableSchedulerDue      = "schedulerdue"
 )
 
 // AllTables lists every table the system uses, for adapters that create them at start.
-var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks, TableClaims, TableQueueFailures}
+var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks, TableClaims, TableQueueFailures, TableSchedulerEntries, TableSchedulerDue}

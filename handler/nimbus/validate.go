@@ -260,6 +260,9 @@ func (d *Directory) validateServices(ous, users map[string]bool) error {
 				return Invalid(fmt.Sprintf("%s.modalities[%d]", at, j), "%s.modalities[%d] %q is not a modality", at, j, m)
 			}
 		}
+		if d := s.OutboundRetryDelaySeconds; d != 0 && (d < MinOutboundRetryDelay || d > MaxOutboundRetryDelay) {
+			return Invalid(at+".outboundRetryDelaySeconds", "%s.outboundRetryDelaySeconds must be between %d and %d seconds, got %d", at, MinOutboundRetryDelay, MaxOutboundRetryDelay, d)
+		}
 		for _, list := range []struct {
 			name string
 			upns []string

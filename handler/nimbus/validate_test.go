@@ -23,6 +23,9 @@ func TestDirectoryValidate(t *testing.T) {
 		target string // "" = valid
 	}{
 		{"valid with implied root", func(d *Directory) {}, ""},
+		{"retry delay in range", func(d *Directory) { d.Services[0].OutboundRetryDelaySeconds = 86400 }, ""},
+		{"retry delay too long", func(d *Directory) { d.Services[0].OutboundRetryDelaySeconds = 86401 }, "services[0].outboundRetryDelaySeconds"},
+		{"retry delay negative", func(d *Directory) { d.Services[0].OutboundRetryDelaySeconds = -1 }, "services[0].outboundRetryDelaySeconds"},
 		{"tenant id not a GUID", func(d *Directory) { d.TenantID = "contoso" }, "tenantId"},
 		{"duplicate OU id", func(d *Directory) { d.OUs = append(d.OUs, OU{ID: "a", Parent: tenantA}) }, "ous[2].id"},
 		{"OU parent missing", func(d *Directory) { d.OUs = append(d.OUs, OU{ID: "x", Parent: "nope"}) }, "ous[2].parent"},

@@ -18,6 +18,8 @@ import (
 type sender interface {
 	newBatch(ctx context.Context) (batch, error)
 	sendBatch(ctx context.Context, b batch) error
+	schedule(ctx context.Context, msgs []*azservicebus.Message, at time.Time) ([]int64, error)
+	cancel(ctx context.Context, seqs []int64) error
 	close(ctx context.Context) error
 }
 
@@ -44,6 +46,14 @@ func (s sdkSender) sendBatch(ctx context.Context, b batch) error {
 		return fmt.Errorf("send batch: got %T, want a batch of this sender", b)
 	}
 	return s.s.SendMessageBatch(ctx, mb, nil)
+}
+
+func (s sdkSender) schedule(ctx context.Context, msgs []*azservicebus.Message, at time.Time) ([]int64, error) {
+	return s.s.ScheduleMessages(ctx, msgs, at, nil)
+}
+
+func (s sdkSender) cancel(ctx context.Context, seqs []int64) error {
+	return s.s.CancelScheduledMessages(ctx, seqs, nil)
 }
 
 func (s sdkSender) close(ctx context.Context) error { return s.s.Close(ctx) }

@@ -24,6 +24,10 @@ type fakeSender struct {
 	sendErr    error
 	newBatches int
 	closed     bool
+	// scheduled and cancelled record Schedule and CancelScheduled calls.
+	scheduled   []*azservicebus.Message
+	scheduledAt []time.Time
+	cancelled   []int64
 }
 
 // fakeBatch counts a message as its body plus 100 bytes of headers.
@@ -59,6 +63,31 @@ func (f *fakeSender) sendBatch(_ context.Context, b batch) error {
 		return f.sendErr
 	}
 	f.sent = append(f.sent, b.(*fakeBatch).msgs)
+	return nil
+}
+
+func (f *fakeSender) schedule(_ context.Context, msgs []*azservicebus.Message, at time.Time) ([]int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sendErr != nil {
+		return nil, f.sendErr
+	}
+	var seqs []int64
+	for _, m := range msgs {
+		f.scheduled = append(f.scheduled, m)
+		f.scheduledAt = append(f.scheduledAt, at)
+		seqs = append(seqs, int64(100+len(f.scheduled)))
+	}
+	return seqs, nil
+}
+
+func (f *fakeSender) cancel(_ context.Context, seqs []int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sendErr != nil {
+		return f.sendErr
+	}
+	f.cancelled = append(f.cancelled, seqs...)
 	return nil
 }
 
