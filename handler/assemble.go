@@ -64,6 +64,12 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 	dir := app.NewDirectory(store.Table(nimbus.TableDirectory), 0)
 	books := app.NewAddressBooks(dir, store.Table(nimbus.TableContacts), cfg.maxContacts)
 	pipe := wirePipeline(cfg, log, dir, store, queues)
+	transcriptBlobs, err := openTranscriptBlobs(ctx, cfg)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	wireTranscripts(log, dir, store, queues, transcriptBlobs, &pipe)
 	a.parts = pipe
 
 	keys, dev, err := authKeys(ctx, cfg, a)
@@ -113,6 +119,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		Claims:        pipe.claims,
 		Tasks:         pipe.tasks,
 		ExternalTasks: pipe.externalTasks,
+		Transcripts:   pipe.transcripts,
 	}
 	if dev != nil {
 		api.Dev = dev

@@ -24,6 +24,9 @@ type pipelineParts struct {
 	externalTasks *app.ExternalTasks
 	claims        *app.Claims
 	queueFailures *app.QueueFailures
+	stats         *app.Stats
+	// transcripts stores virtual-assistant transcripts (wired by wireTranscripts).
+	transcripts *app.Transcripts
 	// forward consumes the commands queue standalone (nil when no core URL is set).
 	forward nimbus.Handler
 }
@@ -54,6 +57,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		externalTasks: external,
 		claims:        claims,
 		queueFailures: queueFailures,
+		stats:         stats,
 	}
 	commands.Unsendable = queueFailures
 	p.pipeline.Terminated = external.Released
@@ -95,6 +99,9 @@ func (p pipelineParts) consumers() []funchost.Consumer {
 func (p pipelineParts) timers() []funchost.Timer {
 	return []funchost.Timer{
 		{Function: "FlushCommands", Schedule: "*/5 * * * * *", Job: p.commands.FlushJob},
+		// Transcript retention (SPEC 8); part of housekeeping, kept as its own row until the
+		// housekeeping job takes it over.
+		{Function: "TranscriptRetention", Schedule: "0 0 * * * *", Job: p.transcripts.RetentionJob},
 	}
 }
 

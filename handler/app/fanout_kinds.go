@@ -38,5 +38,6 @@ type applied struct {
 // an entry here with its apply step. Scheduler-entry and virtual-assistant events join this
 // way; nothing else in the pipeline changes.
 var eventKinds = map[nimbus.EventKind]eventKind{
-	nimbus.EventKindTask: {subscription: nimbus.KindTask, apply: applyTaskEvent},
+	nimbus.EventKindTask:       {subscription: nimbus.KindTask, apply: applyTaskEvent},
+	nimbus.EventKindTranscript: {subscription: nimbus.KindVirtualAssistant, apply: applyTranscriptEvent},
 }

@@ -15,7 +15,8 @@ var roleFree = map[string]string{
 	"GET /{$}": "the status probe of the Functions host",
 	// Power Automate removes a flow's trigger when the flow is turned off or deleted, also
 	// after its owner lost the role; the use case lets only the owner or a tenant admin do it.
-	"DELETE /v1/triggers/tasks/{triggerId}": "deleting one's own trigger",
+	"DELETE /v1/triggers/tasks/{triggerId}":             "deleting one's own trigger",
+	"DELETE /v1/triggers/virtual-assistant/{triggerId}": "deleting one's own trigger",
 }
 
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)

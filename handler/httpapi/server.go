@@ -50,6 +50,7 @@ type Config struct {
 	Failures      *app.Failures
 	QueueFailures *app.QueueFailures
 	Claims        *app.Claims
+	Transcripts   *app.Transcripts
 	Dev           DevTokens
 	Demo          any // served at GET /dev/demo
 }
@@ -110,6 +111,7 @@ func (s *Server) register() {
 	s.handle("DELETE /v1/ExternalTasks/{externalTaskId}", s.op(nimbus.GroupConversations, s.removeExternalTask))
 	s.handle("POST /internal/v1/task-events", s.core(s.ingestEvents))
 	s.handle("GET /internal/v1/claims/{claimId}", s.core(s.readClaim))
+	s.registerVirtualAssistant()
 	// The admin API answers under /admin/v1 (SPEC 10) and under /manage/v1: the Functions host
 	// reserves every route that starts with "admin" for its own management API, so in Azure
 	// the Admin function is published at /manage/v1.

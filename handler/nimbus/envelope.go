@@ -8,6 +8,8 @@ type EventKind string
 const (
 	// EventKindTask is a task event reported by Nimbus core (SPEC 5).
 	EventKindTask EventKind = "task"
+	// EventKindTranscript is a transcript core stored (SPEC 8): VoiceTranscriptionReady.
+	EventKindTranscript EventKind = "transcript"
 )
 
 // Envelope is the body of a message on the events queue: what every kind shares (kind,
@@ -26,5 +28,6 @@ type Envelope struct {
 	// ID is the event's id as its source chose it (unique within the tenant).
 	ID string `json:"id"`
 
-	Task *IngestEvent `json:"task,omitempty"`
+	Task       *IngestEvent     `json:"task,omitempty"`
+	Transcript *TranscriptEvent `json:"transcript,omitempty"`
 }

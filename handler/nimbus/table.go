@@ -98,7 +98,9 @@ const (
 	TableExternalTasks     = "externaltasks"
 	TableClaims            = "claims"
 	TableQueueFailures     = "queuefailures"
+	// TableTranscripts holds per service session the content hash last notified.
+	TableTranscripts = "transcripts"
 )
 
 // AllTables lists every table the system uses, for adapters that create them at start.
-var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks, TableClaims, TableQueueFailures}
+var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks, TableClaims, TableQueueFailures, TableTranscripts}
