@@ -27,6 +27,9 @@ func openTranscriptBlobs(ctx context.Context, cfg config) (nimbus.Blobs, error) 
 	bc := blobs.Config{ConnectionString: cfg.storage.connectionString}
 	if bc.ConnectionString == "" {
 		bc.ServiceURL = cfg.storage.blobServiceURI
+		if bc.ServiceURL == "" && cfg.storage.accountName == "" {
+			return nil, fmt.Errorf("NIMBUS_STORAGE__blobServiceUri is required with NIMBUS_STORAGE__tableServiceUri (or set NIMBUS_STORAGE__accountName): transcripts are kept in Blob Storage")
+		}
 		if bc.ServiceURL == "" {
 			bc.ServiceURL = fmt.Sprintf("https://%s.blob.core.windows.net", cfg.storage.accountName)
 		}

@@ -36,7 +36,7 @@ param appTenants array = []
 @description('Client app ids of the operator tenants that are trusted; empty trusts every app of those tenants (NIMBUS_APP_IDS).')
 param appIds array = []
 
-@description('Days after which transcripts are deleted from blob storage.')
+@description('Days after which the storage account deletes transcripts on its own (lifecycle rule): the longest transcriptRetentionDays any tenant may get. Tenants with a shorter setting are swept by the TranscriptRetention timer.')
 @minValue(1)
 param transcriptRetentionDays int = 30
 
@@ -140,6 +140,8 @@ module functionApp 'modules/functionapp.bicep' = {
     extraAppSettings: union(serviceBusSettings, {
       NIMBUS_APP_TENANTS: join(appTenants, ',')
       NIMBUS_APP_IDS: join(appIds, ',')
+      // Transcripts (container transcripts) on the same account, through the identity.
+      NIMBUS_STORAGE__blobServiceUri: storage.outputs.blobEndpoint
     })
   }
 }
