@@ -54,7 +54,7 @@ func (ts *Transcripts) Store(ctx context.Context, caller nimbus.Caller, t *nimbu
 	if err := t.Validate(); err != nil {
 		return StoreResult{}, err
 	}
-	_, svc, reason, err := resolveService(ctx, ts.dir, t.TenantID, t.ServiceUPN)
+	x, svc, reason, err := resolveService(ctx, ts.dir, t.TenantID, t.ServiceUPN)
 	switch {
 	case err != nil:
 		return StoreResult{}, err
@@ -65,6 +65,8 @@ func (ts *Transcripts) Store(ctx context.Context, caller nimbus.Caller, t *nimbu
 	case !svc.VirtualAssistantEnabled:
 		return StoreResult{}, nimbus.Invalid("serviceUpn", "Service %q does not have the virtual assistant enabled, so it has no transcripts.", svc.UPN)
 	}
+	// One spelling of the tenant for the blob name, the event and the notified-content row.
+	t.TenantID = x.TenantID()
 	// Hash first (a pass that keeps nothing), then stream the same encoding into the store:
 	// the metadata must be known when the upload starts.
 	h := sha256.New()

@@ -76,9 +76,10 @@ type Transcript struct {
 	Segments []TranscriptSegment `json:"-"`
 }
 
-// TranscriptBlobName is where a session's transcript is stored in ContainerTranscripts.
+// TranscriptBlobName is where a session's transcript is stored in ContainerTranscripts;
+// tenant is the tenant id as the directory spells it.
 func TranscriptBlobName(tenant, serviceSessionID string) string {
-	return strings.ToLower(tenant) + "/" + serviceSessionID + ".json"
+	return tenant + "/" + serviceSessionID + ".json"
 }
 
 // CheckSessionID validates a service or user session id: an id (CheckID) that is also one
