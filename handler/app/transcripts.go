@@ -90,6 +90,7 @@ func (ts *Transcripts) Store(ctx context.Context, caller nimbus.Caller, t *nimbu
 	if err := ts.queueEvent(ctx, t, hash, info.Modified); err != nil {
 		return StoreResult{}, err
 	}
+	ts.stats.Count("transcripts stored")
 	ts.log.InfoContext(ctx, "transcript stored", "tenant", t.TenantID, "serviceSessionId", t.ServiceSessionID, "bytes", info.Size, "segments", len(t.Segments))
 	return StoreResult{ServiceSessionID: t.ServiceSessionID, ContentHash: hash}, nil
 }

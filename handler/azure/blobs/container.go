@@ -67,7 +67,7 @@ func clientOptions() *container.ClientOptions {
 // Upload shape: blocks of blockSize, at most uploadConcurrency in flight, so one Put holds
 // at most blockSize*uploadConcurrency bytes in memory whatever the blob's size.
 const (
-	blockSize         = 4 << 20
+	blockSize         = 1 << 20
 	uploadConcurrency = 2
 )
 
