@@ -66,6 +66,12 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 	pipe := wirePipeline(cfg, log, dir, store, queues)
 	pipe.housekeeping = app.NewHousekeeping(dir, store.Table(nimbus.TableTasks), log)
 	pipe.housekeepingEvery = cfg.housekeepingEvery
+	transcriptBlobs, err := openTranscriptBlobs(ctx, cfg)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	wireTranscripts(log, dir, store, queues, transcriptBlobs, &pipe)
 	a.parts = pipe
 
 	keys, dev, err := authKeys(ctx, cfg, a)
@@ -116,6 +122,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		Tasks:         pipe.tasks,
 		ExternalTasks: pipe.externalTasks,
 		Scheduler:     pipe.scheduler.app,
+		Transcripts:   pipe.transcripts,
 	}
 	if dev != nil {
 		api.Dev = dev

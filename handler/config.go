@@ -107,6 +107,7 @@ type storageConfig struct {
 	connectionString string // NIMBUS_STORAGE
 	accountName      string // NIMBUS_STORAGE__accountName
 	tableServiceURI  string // NIMBUS_STORAGE__tableServiceUri
+	blobServiceURI   string // NIMBUS_STORAGE__blobServiceUri
 	clientID         string // NIMBUS_STORAGE__clientId (user-assigned managed identity)
 }
 
@@ -142,6 +143,7 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		connectionString: env("NIMBUS_STORAGE", ""),
 		accountName:      env("NIMBUS_STORAGE__accountName", ""),
 		tableServiceURI:  env("NIMBUS_STORAGE__tableServiceUri", ""),
+		blobServiceURI:   env("NIMBUS_STORAGE__blobServiceUri", ""),
 		clientID:         env("NIMBUS_STORAGE__clientId", ""),
 	}
 	cfg.inAzure = getenv("WEBSITE_SITE_NAME") != ""

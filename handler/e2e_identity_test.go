@@ -62,6 +62,7 @@ func TestTenantsShareNoEventIdentity(t *testing.T) {
 			"eventId": "e-1001", "tenantId": tenant, "taskId": "call-1", "sequence": 1, "event": "InQueue",
 			"occurredAt": "2026-11-26T10:00:00Z", "serviceUpn": service, "direction": "Inbound", "modality": "Audio",
 		}
+		// Core is the operator's app whichever tenant it reports for.
 		r := p.call("POST", "/internal/v1/task-events", p.coreToken(f.demo.OperatorTenantID), ev)
 		if r.status != 202 || string(r.body) != `{"accepted":1,"ignored":0}` {
 			t.Fatalf("ingest for %s: %d %s", tenant, r.status, r.body)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -26,6 +27,9 @@ type pipelineParts struct {
 	claims        *app.Claims
 	queueFailures *app.QueueFailures
 	scheduler     schedulerParts
+	stats         *app.Stats
+	// transcripts stores virtual-assistant transcripts (wired by wireTranscripts).
+	transcripts *app.Transcripts
 	// forward consumes the commands queue standalone (nil when no core URL is set).
 	forward nimbus.Handler
 	// housekeeping is the retention job; standalone it runs every housekeepingEvery.
@@ -60,6 +64,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		externalTasks: external,
 		claims:        claims,
 		queueFailures: queueFailures,
+		stats:         stats,
 	}
 	commands.Unsendable = queueFailures
 	p.scheduler = wireScheduler(cfg, log, dir, store, queues, direct, commands)
@@ -104,8 +109,7 @@ func (p pipelineParts) consumers() []funchost.Consumer {
 func (p pipelineParts) timers() []funchost.Timer {
 	return []funchost.Timer{
 		{Function: "FlushCommands", Schedule: "*/5 * * * * *", Job: p.commands.FlushJob},
-		{Function: "Housekeeping", Schedule: "0 0 * * * *", Job: p.housekeeping.Job, Period: p.housekeepingEvery},
-
+		{Function: "Housekeeping", Schedule: "0 0 * * * *", Job: p.housekeepingJob, Period: p.housekeepingEvery},
 		{Function: "SchedulerSweep", Schedule: "0 */1 * * * *", Job: p.scheduler.app.SweepJob, Period: p.scheduler.sweepInterval},
 	}
 }
@@ -180,4 +184,10 @@ func tick(ctx context.Context, timers []funchost.Timer, log *slog.Logger) error 
 		}()
 	}
 	return nil
+}
+
+// housekeepingJob is the Housekeeping timer: retention of terminated task projections and of
+// transcripts. Both parts run even when one fails; the next occurrence retries what failed.
+func (p pipelineParts) housekeepingJob(ctx context.Context) error {
+	return errors.Join(p.housekeeping.Job(ctx), p.transcripts.RetentionJob(ctx))
 }

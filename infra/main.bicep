@@ -77,7 +77,7 @@ param housekeepingInterval string = '1h'
 ])
 param logLevel string = 'info'
 
-@description('Days after which transcripts are deleted from blob storage.')
+@description('Days after which the storage account deletes transcripts on its own (lifecycle rule): the longest transcriptRetentionDays any tenant may get. Tenants with a shorter setting are swept by the Housekeeping timer.')
 @minValue(1)
 param transcriptRetentionDays int = 30
 
@@ -177,6 +177,8 @@ var handlerSettings = {
   NIMBUS_MAX_OPEN_EXTERNAL_TASKS: string(maxOpenExternalTasks)
   NIMBUS_HOUSEKEEPING_INTERVAL: housekeepingInterval
   NIMBUS_LOG_LEVEL: logLevel
+  // Transcripts (container transcripts) on the same account, through the identity.
+  NIMBUS_STORAGE__blobServiceUri: storage.outputs.blobEndpoint
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -24,6 +24,9 @@ type Pipeline struct {
 	// Terminated, when set, is told about every external task core reports terminated, so
 	// its open-task slot is freed.
 	Terminated func(ctx context.Context, tenant, taskID string) error
+	// TranscriptMeta is the transcripts table: per service session, the content hash last
+	// notified (transcripts_fanout.go). Transcript events need it.
+	TranscriptMeta nimbus.Table
 }
 
 // NewPipeline returns the fan-out use case.

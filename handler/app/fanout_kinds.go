@@ -44,4 +44,5 @@ type applied struct {
 var eventKinds = map[nimbus.EventKind]eventKind{
 	nimbus.EventKindTask:           {subscription: nimbus.KindTask, apply: applyTaskEvent},
 	nimbus.EventKindSchedulerEntry: {subscription: nimbus.KindSchedulerEntry, apply: applySchedulerEntryEvent},
+	nimbus.EventKindTranscript:     {subscription: nimbus.KindVirtualAssistant, apply: applyTranscriptEvent},
 }

@@ -17,6 +17,7 @@ var roleFree = map[string]string{
 	// after its owner lost the role; the use case lets only the owner or a tenant admin do it.
 	"DELETE /v1/triggers/tasks/{triggerId}":             "deleting one's own trigger",
 	"DELETE /v1/triggers/scheduler-entries/{triggerId}": "deleting one's own trigger",
+	"DELETE /v1/triggers/virtual-assistant/{triggerId}": "deleting one's own trigger",
 }
 
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)

@@ -51,6 +51,7 @@ type Config struct {
 	Failures      *app.Failures
 	QueueFailures *app.QueueFailures
 	Claims        *app.Claims
+	Transcripts   *app.Transcripts
 	Dev           DevTokens
 	Demo          any // served at GET /dev/demo
 }
@@ -114,6 +115,7 @@ func (s *Server) register() {
 
 	s.registerScheduler()
 	s.handle("GET /internal/v1/claims/{claimId}", s.core(s.readClaim))
+	s.registerVirtualAssistant()
 	// The admin API answers under /admin/v1 (SPEC 10) and under /manage/v1: the Functions host
 	// reserves every route that starts with "admin" for its own management API, so in Azure
 	// the Admin function is published at /manage/v1.

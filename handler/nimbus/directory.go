@@ -144,6 +144,9 @@ const (
 type TenantSettings struct {
 	// RevokedAccess defaults to RevokedEnforce.
 	RevokedAccess RevokedAccessPolicy `json:"revokedAccess,omitempty"`
+	// TranscriptRetentionDays is how long transcripts are kept (SPEC 8); 0 means
+	// DefaultTranscriptRetentionDays.
+	TranscriptRetentionDays int `json:"transcriptRetentionDays,omitempty"`
 	// SigningSecret is write-only (SPEC 4.3): on import, a new secret starts a rotation (the
 	// current one stays valid as the previous secret until PreviousSigningSecretExpiresAt),
 	// "" stops signing, and absent keeps the stored secrets, so an exported directory can be

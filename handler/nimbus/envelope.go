@@ -10,6 +10,8 @@ const (
 	EventKindTask EventKind = "task"
 	// EventKindSchedulerEntry is a lifecycle event of a scheduler entry (SPEC 6).
 	EventKindSchedulerEntry EventKind = "schedulerEntry"
+	// EventKindTranscript is a transcript core stored (SPEC 8): VoiceTranscriptionReady.
+	EventKindTranscript EventKind = "transcript"
 )
 
 // Envelope is the body of a message on the events queue: what every kind shares (kind,
@@ -30,4 +32,5 @@ type Envelope struct {
 
 	Task           *IngestEvent         `json:"task,omitempty"`
 	SchedulerEntry *SchedulerEntryEvent `json:"schedulerEntry,omitempty"`
+	Transcript     *TranscriptEvent     `json:"transcript,omitempty"`
 }

@@ -107,7 +107,9 @@ const (
 	TableQueueFailures     = "queuefailures"
 	TableSchedulerEntries  = "schedulerentries"
 	TableSchedulerDue      = "schedulerdue"
+	// TableTranscripts holds per service session the content hash last notified.
+	TableTranscripts = "transcripts"
 )
 
 // AllTables lists every table the system uses, for adapters that create them at start.
-var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks, TableClaims, TableQueueFailures, TableSchedulerEntries, TableSchedulerDue}
+var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks, TableClaims, TableQueueFailures, TableSchedulerEntries, TableSchedulerDue, TableTranscripts}

@@ -102,6 +102,9 @@ func (s *TenantSettings) validate() error {
 	default:
 		return Invalid("settings.revokedAccess", "settings.revokedAccess must be %q or %q", RevokedEnforce, RevokedLegacy)
 	}
+	if s.TranscriptRetentionDays < 0 || s.TranscriptRetentionDays > MaxTranscriptRetentionDays {
+		return Invalid("settings.transcriptRetentionDays", "settings.transcriptRetentionDays must be between 1 and %d (0 or absent means %d)", MaxTranscriptRetentionDays, DefaultTranscriptRetentionDays)
+	}
 	if s.SigningSecret != nil && strings.TrimSpace(*s.SigningSecret) != "" {
 		if _, err := SigningKey(strings.TrimSpace(*s.SigningSecret)); err != nil {
 			return Invalid("settings.signingSecret", "settings.signingSecret must be base64 of 24 to 64 random bytes, optionally prefixed with whsec_.")

@@ -139,5 +139,20 @@ resource roleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
   }
 ]
 
+// The app writes, reads and deletes transcripts: Storage Blob Data Contributor on the
+// transcripts container, the least it needs there, stated on its own so that it stays if the
+// account-wide role of the host is ever narrowed.
+resource transcriptsContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(transcripts.id, principalId, 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+  scope: transcripts
+  properties: {
+    description: 'Storage Blob Data Contributor on transcripts for the Nimbus Flow app identity'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'ba92f5b4-2d11-453d-a403-e96b0029c9fe')
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 output name string = account.name
+output blobEndpoint string = account.properties.primaryEndpoints.blob
 output deploymentContainerUrl string = '${account.properties.primaryEndpoints.blob}${deploymentContainer.name}'
