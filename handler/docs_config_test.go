@@ -119,6 +119,7 @@ var settingsNotInBicep = map[string]string{
 	"NIMBUS_CALLBACK_ALLOW_INSECURE":  "refused in Azure",
 	"NIMBUS_CORE_COMMANDS_URL":        "standalone only; in Azure core reads the nimbus-commands queue",
 	"NIMBUS_LOG_FORMAT":               "JSON is the default under the Functions host",
+	"NIMBUS_SCHEDULER_SWEEP_INTERVAL": "standalone only; under the Functions host the SchedulerSweep timer's schedule decides",
 	"NIMBUS_HTTP_READ_HEADER_TIMEOUT": "the Functions host faces clients in Azure and forwards whole requests over loopback",
 	"NIMBUS_HTTP_READ_TIMEOUT":        "the Functions host faces clients in Azure and forwards whole requests over loopback",
 	"NIMBUS_HTTP_IDLE_TIMEOUT":        "the Functions host faces clients in Azure and forwards whole requests over loopback",

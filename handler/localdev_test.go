@@ -145,8 +145,14 @@ func TestLocalSettingsMatchEmulatorAndFunctions(t *testing.T) {
 				continue
 			}
 			triggers++
-			q, ok := emu[b.QueueName]
-			if !ok {
+			// A dead-letter sub-queue exists with its queue and never has sessions.
+			parent, dlq := strings.CutSuffix(b.QueueName, "/$deadletterqueue")
+			q, ok := emu[parent]
+			if ok && dlq {
+				if b.IsSessionsEnabled {
+					t.Errorf("%s: a dead-letter sub-queue has no sessions", f)
+				}
+			} else if !ok {
 				t.Errorf("%s listens on queue %q, which the emulator does not define", f, b.QueueName)
 			} else if q.Properties.RequiresSession != b.IsSessionsEnabled {
 				t.Errorf("%s: isSessionsEnabled %v, but the emulator queue %q has RequiresSession %v", f, b.IsSessionsEnabled, b.QueueName, q.Properties.RequiresSession)

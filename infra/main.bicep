@@ -68,6 +68,9 @@ param maxOpenExternalTasks int = 1000
 @description('How often housekeeping runs: retention of terminated tasks and other clean-up (NIMBUS_HOUSEKEEPING_INTERVAL).')
 param housekeepingInterval string = '1h'
 
+@description('Added to a scheduler entry\'s attemptTimeoutInSeconds before an attempt without outcome counts as AttemptTimeout, as a Go duration (NIMBUS_SCHEDULER_TIMEOUT_GRACE).')
+param schedulerTimeoutGrace string = '60s'
+
 @description('Log level of the handler (NIMBUS_LOG_LEVEL).')
 @allowed([
   'debug'
@@ -177,6 +180,7 @@ var handlerSettings = {
   NIMBUS_MAX_OPEN_EXTERNAL_TASKS: string(maxOpenExternalTasks)
   NIMBUS_HOUSEKEEPING_INTERVAL: housekeepingInterval
   NIMBUS_LOG_LEVEL: logLevel
+  NIMBUS_SCHEDULER_TIMEOUT_GRACE: schedulerTimeoutGrace
   // Transcripts (container transcripts) on the same account, through the identity.
   NIMBUS_STORAGE__blobServiceUri: storage.outputs.blobEndpoint
 }
