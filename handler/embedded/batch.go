@@ -19,6 +19,9 @@ func (t *table) Batch(ctx context.Context, partitionKey string, ops []nimbus.Bat
 	if len(ops) == 0 {
 		return nil
 	}
+	if fx := effectsFor(ctx, t.bolt); fx != nil && fx.collectBatch(t.name, partitionKey, ops) {
+		return nil // written with the completion of the message being handled, in order
+	}
 	return t.update(ctx, "batch", func(b *bbolt.Bucket) error {
 		for i, op := range ops {
 			if _, err := apply(b, partitionKey, op); err != nil {

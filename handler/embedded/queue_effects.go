@@ -66,6 +66,23 @@ func (fx *effects) collectSend(q *queue, msgs []nimbus.Message) bool {
 	return true
 }
 
+// collectBatch takes a validated batch to the named table if the rule covers it. Its
+// operations join the single-entity writes in the order they were made, so a row written in
+// parts (parts, then the row that names them, then the old parts' removal) is never seen half
+// replaced and never left pointing at removed parts.
+func (fx *effects) collectBatch(table []byte, pk string, ops []nimbus.BatchOp) bool {
+	if !slices.Contains(fx.rule.Tables, string(table)) {
+		return false
+	}
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	for _, op := range ops {
+		op.Data = slices.Clone(op.Data)
+		fx.writes = append(fx.writes, effectWrite{table: table, pk: pk, op: op})
+	}
+	return true
+}
+
 // collectWrite takes a validated single-entity write to the named table if the rule covers it.
 func (fx *effects) collectWrite(table []byte, e nimbus.Entity, kind nimbus.BatchOpKind) bool {
 	if !slices.Contains(fx.rule.Tables, string(table)) {
