@@ -83,6 +83,24 @@ const (
 	MaxCallbackURL          = 4096
 )
 
+// checkTriggerTarget checks what every trigger kind's configuration has: the callback URL
+// and the services it listens to (checked against the directory by the use case).
+func checkTriggerTarget(url string, services []string) error {
+	if url == "" {
+		return Invalid("config.url", "config.url is required")
+	}
+	if len(url) > MaxCallbackURL {
+		return Invalid("config.url", "config.url must be at most %d characters", MaxCallbackURL)
+	}
+	if len(services) == 0 {
+		return Invalid("config.services", "config.services must not be empty")
+	}
+	if len(services) > MaxSubscriptionServices {
+		return Invalid("config.services", "config.services must have at most %d entries", MaxSubscriptionServices)
+	}
+	return nil
+}
+
 // TaskTriggerConfig is the body of RegisterTaskWebHook: {"config": {...}}.
 type TaskTriggerConfig struct {
 	Config struct {
@@ -98,17 +116,8 @@ type TaskTriggerConfig struct {
 // directory and the caller's rights by the use case.
 func (c *TaskTriggerConfig) Validate() error {
 	cfg := &c.Config
-	if cfg.URL == "" {
-		return Invalid("config.url", "config.url is required")
-	}
-	if len(cfg.URL) > MaxCallbackURL {
-		return Invalid("config.url", "config.url must be at most %d characters", MaxCallbackURL)
-	}
-	if len(cfg.Services) == 0 {
-		return Invalid("config.services", "config.services must not be empty")
-	}
-	if len(cfg.Services) > MaxSubscriptionServices {
-		return Invalid("config.services", "config.services must have at most %d entries", MaxSubscriptionServices)
+	if err := checkTriggerTarget(cfg.URL, cfg.Services); err != nil {
+		return err
 	}
 	if len(cfg.TaskEvents) == 0 {
 		return Invalid("config.taskEvents", "config.taskEvents must not be empty")

@@ -229,17 +229,8 @@ type VirtualAssistantTriggerConfig struct {
 // Validate checks the configuration's shape; services are checked by the use case.
 func (c *VirtualAssistantTriggerConfig) Validate() error {
 	cfg := &c.Config
-	if cfg.URL == "" {
-		return Invalid("config.url", "config.url is required")
-	}
-	if len(cfg.URL) > MaxCallbackURL {
-		return Invalid("config.url", "config.url must be at most %d characters", MaxCallbackURL)
-	}
-	if len(cfg.Services) == 0 {
-		return Invalid("config.services", "config.services must not be empty")
-	}
-	if len(cfg.Services) > MaxSubscriptionServices {
-		return Invalid("config.services", "config.services must have at most %d entries", MaxSubscriptionServices)
+	if err := checkTriggerTarget(cfg.URL, cfg.Services); err != nil {
+		return err
 	}
 	return nil
 }
