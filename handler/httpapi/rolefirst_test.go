@@ -16,6 +16,11 @@ var roleFree = map[string]string{
 	// Power Automate removes a flow's trigger when the flow is turned off or deleted, also
 	// after its owner lost the role; the use case lets only the owner or a tenant admin do it.
 	"DELETE /v1/triggers/tasks/{triggerId}": "deleting one's own trigger",
+	// The owner of a subscription reads its delivery log whatever their role (also after
+	// losing it: that is when they wonder why their flow stopped); app tokens still need the
+	// admin role first.
+	"GET /admin/v1/subscriptions/{id}/attempts":  "reading one's own delivery log",
+	"GET /manage/v1/subscriptions/{id}/attempts": "reading one's own delivery log",
 }
 
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)
