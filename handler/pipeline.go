@@ -23,6 +23,7 @@ type pipelineParts struct {
 	tasks         *app.Tasks
 	externalTasks *app.ExternalTasks
 	stats         *app.Stats
+	statsView     *app.StatsView
 	// attempts is the delivery log, read by the admin API; it records attempts only when
 	// NIMBUS_DELIVERY_LOG is on.
 	attempts *app.AttemptLog
