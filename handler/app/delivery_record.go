@@ -14,11 +14,8 @@ func (d *Deliverer) SetAttemptLog(l *AttemptLog) { d.attempts = l }
 // latency and errorClass describe the attempt; they are zero when none was made.
 func (d *Deliverer) record(del *Delivery, kind nimbus.SubscriptionKind, statsOutcome, logOutcome string, a nimbus.Attempt, latency time.Duration) {
 	d.stats.Delivery(del.TenantID, statsOutcome)
-	if kind == "" {
-		kind = nimbus.KindTask
-	}
 	rec := AttemptRecord{
-		Time: d.now().UTC(), AttemptID: newAttemptID(), EventID: del.EventID, EventKind: string(kind),
+		Time: d.now().UTC(), AttemptID: newAttemptID(), EventID: del.EventID, EventKind: eventKind(kind),
 		Attempt: del.Attempt, Status: a.Status, LatencyMs: float64(latency.Microseconds()) / 1000, Outcome: logOutcome,
 	}
 	if a != (nimbus.Attempt{}) {
@@ -48,4 +45,13 @@ func (s *Stats) withheld(sub *nimbus.Subscription, eventID, serviceID, reason st
 		s.log.Warn("subscription suspended: its owner lost access", attrs...)
 	}
 	s.log.Warn("delivery withheld: the subscription's owner lost access", attrs...)
+}
+
+// eventKind names the kind of event a subscription of kind receives, for the delivery log:
+// "task" or "schedulerEntry".
+func eventKind(kind nimbus.SubscriptionKind) string {
+	if kind == nimbus.KindSchedulerEntry {
+		return "schedulerEntry"
+	}
+	return "task"
 }
