@@ -187,7 +187,7 @@ func TestObservabilityCountsAndOutcomeLogs(t *testing.T) {
 			continue
 		}
 		l := lines[0]
-		if l["level"] != c.level || l["tenant"] != f.demo.TenantID || l["subscriptionId"] != c.sub || l["eventId"] != c.event {
+		if l["level"] != c.level || l["tenant"] != f.demo.TenantID || l["subscriptionId"] != c.sub || l["eventId"] != c.event || l["service"] == nil || l["service"] == "" {
 			t.Errorf("%q: %v", c.msg, l)
 		}
 		for k, v := range c.extra {

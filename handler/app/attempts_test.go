@@ -47,7 +47,10 @@ func TestAttemptLogBounds(t *testing.T) {
 		pendingAttempt{tenant: tenant, subscription: "quiet", rec: AttemptRecord{Time: now.Add(-time.Hour), AttemptID: "new"}},
 		pendingAttempt{tenant: tenant, subscription: "gone", rec: AttemptRecord{Time: now.Add(-AttemptLogKeep - time.Hour), AttemptID: "gone"}},
 	)
-	l.write(batch)
+	// In two flushes: the second brings the log past its bound, and the trim after it
+	// removes the oldest rows.
+	l.write(batch[:AttemptLogPerSubscription])
+	l.write(batch[AttemptLogPerSubscription:])
 	if got := countRows(t, table, attemptPartition(tenant, "busy")); got != AttemptLogPerSubscription {
 		t.Errorf("busy subscription keeps %d rows, want %d", got, AttemptLogPerSubscription)
 	}

@@ -29,7 +29,7 @@ func (d *Deliverer) record(del *Delivery, kind nimbus.SubscriptionKind, statsOut
 // turned off, or the callback said so earlier), at warn when the tenant is gone.
 func (d *Deliverer) dropped(del *Delivery, reason string, warn bool) {
 	d.stats.Delivery(del.TenantID, OutcomeDropped)
-	attrs := []any{"tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "reason", reason}
+	attrs := []any{"tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "service", del.ServiceID, "reason", reason}
 	if warn {
 		d.stats.log.Warn("delivery dropped", attrs...)
 		return
