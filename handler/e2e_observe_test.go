@@ -252,6 +252,19 @@ func TestObservabilitySuspensionLogged(t *testing.T) {
 	if rep := f.stats(t, f.admin, ""); rep.Deliveries[app.OutcomeWithheld] != 1 || rep.Subscriptions["suspended"] != 1 {
 		t.Errorf("withheld %d, suspended %d; want 1, 1", rep.Deliveries[app.OutcomeWithheld], rep.Subscriptions["suspended"])
 	}
+	// The owner sees why in the delivery log.
+	var page app.AttemptPage
+	for deadline := time.Now().Add(5 * time.Second); len(page.Items) == 0 && time.Now().Before(deadline); {
+		r := f.call("GET", "/admin/v1/subscriptions/"+sub+"/attempts", f.owner, nil)
+		if r.status != 200 {
+			t.Fatalf("attempts: %d %s", r.status, r.body)
+		}
+		_ = json.Unmarshal(r.body, &page)
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(page.Items) != 1 || page.Items[0].Outcome != app.LogWithheld || page.Items[0].EventID != ev["eventId"] || page.Items[0].Status != 0 {
+		t.Errorf("delivery log of a withheld delivery: %+v", page.Items)
+	}
 }
 
 // The delivery log of a subscription: every attempt newest first, paged, readable by the

@@ -55,6 +55,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 	}
 	if cfg.deliveryLog {
 		p.deliverer.SetAttemptLog(p.attempts)
+		p.pipeline.SetAttemptLog(p.attempts)
 	}
 	p.pipeline.Terminated = external.Released
 	p.deliverer.SetMaxPerSubscription(cfg.callbackPolicy.maxPerSub)

@@ -10,6 +10,21 @@ import (
 // Call it before the first delivery.
 func (d *Deliverer) SetAttemptLog(l *AttemptLog) { d.attempts = l }
 
+// SetAttemptLog makes the fan-out record the deliveries it withholds in l (nil: the delivery
+// log is off). Call it before the first event.
+func (p *Pipeline) SetAttemptLog(l *AttemptLog) { p.attempts = l }
+
+// withheld counts, logs and records a delivery the fan-out withholds because the
+// subscription's owner lost access.
+func (p *Pipeline) withheld(sub *nimbus.Subscription, e *nimbus.IngestEvent, serviceID, reason string) {
+	p.stats.Delivery(sub.TenantID, OutcomeWithheld)
+	p.stats.withheld(sub, e.EventID, serviceID, reason)
+	p.attempts.Record(sub.TenantID, sub.ID, AttemptRecord{
+		Time: p.now().UTC(), AttemptID: newAttemptID(), EventID: e.EventID, EventKind: eventKind(sub.Kind),
+		Event: string(e.Event), Attempt: 1, Outcome: LogWithheld,
+	}, nil)
+}
+
 // record counts an outcome of the delivery and writes it to the delivery log. status,
 // latency and errorClass describe the attempt; they are zero when none was made.
 func (d *Deliverer) record(del *Delivery, kind nimbus.SubscriptionKind, statsOutcome, logOutcome string, a nimbus.Attempt, latency time.Duration) {
