@@ -376,3 +376,36 @@ func TestObservabilityUnderTheFunctionsHost(t *testing.T) {
 		t.Errorf("no warning that the metrics listener is off:\n%s", f.stderr)
 	}
 }
+
+// The delivery log on Azure Table Storage (Azurite): written through the real SDK, newest
+// first, paged.
+func TestDeliveryLogOnAzureTables(t *testing.T) {
+	f := startFlow(t, map[string]string{"NIMBUS_STORAGE": azurite(t), "NIMBUS_DEV_AUTH": "true"})
+	cc := f.demo.Services.ContactCenter
+	f.sink.script("/azure-flaky", answer{status: 500})
+	sub := f.trigger(f.owner, "/azure-flaky", []string{cc}, []string{"InQueue"}, nil, nil)
+	ev := f.ev(fmt.Sprintf("azure-log-%d", time.Now().UnixNano()), 1, "InQueue", cc, "Audio", "Inbound")
+	f.ingest(ev)
+	f.sink.wait("/azure-flaky", 2, 10*time.Second)
+	path := "/admin/v1/subscriptions/" + sub + "/attempts?limit=1"
+	var p1 app.AttemptPage
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		r := f.call("GET", path, f.owner, nil)
+		p1 = app.AttemptPage{}
+		if err := json.Unmarshal(r.body, &p1); err != nil || r.status != 200 {
+			t.Fatalf("attempts: %d %s", r.status, r.body)
+		}
+		if len(p1.Items) == 1 && p1.Items[0].Attempt == 2 && p1.Next != "" {
+			break
+		}
+	}
+	if len(p1.Items) != 1 || p1.Items[0].Attempt != 2 || p1.Items[0].Outcome != app.LogDelivered || p1.Next == "" {
+		t.Fatalf("newest attempt: %+v", p1)
+	}
+	r := f.call("GET", path+"&next="+p1.Next, f.owner, nil)
+	var p2 app.AttemptPage
+	if err := json.Unmarshal(r.body, &p2); err != nil || r.status != 200 || len(p2.Items) != 1 ||
+		p2.Items[0].Attempt != 1 || p2.Items[0].Status != 500 || p2.Items[0].ErrorClass != "http5xx" || p2.Items[0].EventID != ev["eventId"] {
+		t.Fatalf("older attempt: %d %s", r.status, r.body)
+	}
+}
