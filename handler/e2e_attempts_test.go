@@ -136,3 +136,29 @@ func TestDeliveryLogOnAzureTables(t *testing.T) {
 		t.Fatalf("older attempt: %d %s", r.status, r.body)
 	}
 }
+
+// Shutdown flushes the delivery log's buffer: attempts made just before a SIGTERM are there
+// after a restart.
+func TestDeliveryLogFlushedOnShutdown(t *testing.T) {
+	env := map[string]string{"NIMBUS_DATA_DIR": t.TempDir()}
+	f := startFlow(t, env)
+	cc := f.demo.Services.ContactCenter
+	sub := f.trigger(f.owner, "/flush", []string{cc}, []string{"InQueue"}, nil, nil)
+	var events []map[string]any
+	for i := range 20 {
+		events = append(events, f.ev(fmt.Sprintf("flush-%d", i), 1, "InQueue", cc, "Audio", "Inbound"))
+	}
+	f.ingest(events...)
+	f.sink.wait("/flush", 20, 10*time.Second)
+	f.stop() // at once: the writer flushes every 500 ms, so the buffer still holds records
+
+	g := startFlow(t, env)
+	r := g.call("GET", "/admin/v1/subscriptions/"+sub+"/attempts?limit=200", g.owner, nil)
+	var page app.AttemptPage
+	if err := json.Unmarshal(r.body, &page); err != nil || r.status != 200 {
+		t.Fatalf("attempts after restart: %d %s", r.status, r.body)
+	}
+	if len(page.Items) != 20 {
+		t.Errorf("%d attempts after restart, want 20", len(page.Items))
+	}
+}
