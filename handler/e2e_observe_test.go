@@ -283,3 +283,34 @@ func TestObservabilityUnderTheFunctionsHost(t *testing.T) {
 		t.Errorf("no warning that the metrics listener is off:\n%s", f.stderr)
 	}
 }
+
+// A delivery whose retries run out and a subscription killed by repeated 404s are logged at
+// warn with their ids, and never with the callback URL.
+func TestObservabilityRetriesExhaustedAndRepeated404Logged(t *testing.T) {
+	f := startFlow(t, map[string]string{"NIMBUS_LOG_FORMAT": "json", "NIMBUS_RETRY_SCHEDULE": "50ms,50ms"})
+	cc := f.demo.Services.ContactCenter
+	f.sink.script("/down", answer{status: 503}, answer{status: 503}, answer{status: 503})
+	f.sink.script("/missing", answer{status: 404}, answer{status: 404}, answer{status: 404})
+	down := f.trigger(f.owner, "/down", []string{cc}, []string{"InQueue"}, nil, nil)
+	missing := f.trigger(f.owner, "/missing", []string{cc}, []string{"InQueue"}, nil, nil)
+	ev := f.ev("exhaust", 1, "InQueue", cc, "Audio", "Inbound")
+	f.ingest(ev)
+	f.sink.wait("/down", 3, 10*time.Second)
+	f.sink.wait("/missing", 3, 10*time.Second)
+	for _, c := range []struct{ msg, sub string }{
+		{"dead letter: retries exhausted", down},
+		{"subscription dead: the callback answered 404 repeatedly", missing},
+	} {
+		var lines []map[string]any
+		for deadline := time.Now().Add(5 * time.Second); len(lines) == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			lines = f.logLines(t, c.msg)
+		}
+		if len(lines) != 1 || lines[0]["level"] != "WARN" || lines[0]["subscriptionId"] != c.sub || lines[0]["eventId"] != ev["eventId"] ||
+			lines[0]["tenant"] != f.demo.TenantID || lines[0]["service"] == nil {
+			t.Errorf("%q: %v", c.msg, lines)
+		}
+	}
+	if strings.Contains(f.stderr.String(), strings.TrimPrefix(f.sink.srv.URL, "http://")) {
+		t.Errorf("the log holds the callback address")
+	}
+}
