@@ -56,7 +56,7 @@ func newLogger(cfg config, w interface{ Write([]byte) (int, error) }) *slog.Logg
 // assemble chooses the adapters for cfg and wires the use cases and the REST surface.
 func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, error) {
 	a := &assembly{}
-	store, queues, err := openStorage(ctx, cfg, a)
+	store, queues, err := openStorage(ctx, cfg, a, log)
 	if err != nil {
 		a.close()
 		return nil, err
@@ -72,7 +72,14 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		return nil, err
 	}
 	wireTranscripts(log, dir, store, queues, transcriptBlobs, &pipe)
+	pipe.statsView = app.NewStatsView(pipe.stats, dir, pipe.subs, queueGauges(a.queues))
 	a.parts = pipe
+	a.closes = append(a.closes, func() error {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		pipe.attempts.Close(flushCtx)
+		return nil
+	})
 
 	keys, dev, err := authKeys(ctx, cfg, a)
 	if err != nil {
@@ -119,6 +126,8 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		Failures:      pipe.failures,
 		QueueFailures: pipe.queueFailures,
 		Claims:        pipe.claims,
+		Stats:         pipe.statsView,
+		Attempts:      pipe.attempts,
 		Tasks:         pipe.tasks,
 		ExternalTasks: pipe.externalTasks,
 		Scheduler:     pipe.scheduler.app,
@@ -136,7 +145,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 
 // openStorage opens the tables and the queues cfg asks for. The embedded bbolt file is
 // opened when it holds either: the tables (no Azure storage) or the queues (no Service Bus).
-func openStorage(ctx context.Context, cfg config, a *assembly) (nimbus.Tables, nimbus.Queues, error) {
+func openStorage(ctx context.Context, cfg config, a *assembly, log *slog.Logger) (nimbus.Tables, nimbus.Queues, error) {
 	var db *embedded.DB
 	if !cfg.storage.azure() || !cfg.serviceBus.configured() {
 		if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
@@ -165,7 +174,7 @@ func openStorage(ctx context.Context, cfg config, a *assembly) (nimbus.Tables, n
 		a.closes = append(a.closes, func() error { return pub.Close(context.WithoutCancel(ctx)) })
 		queues = pub
 	} else {
-		var opts embedded.QueueOptions
+		opts := embedded.QueueOptions{Logger: log}
 		if !cfg.storage.azure() {
 			// Tables and queues share the file: the fan-out commits in one transaction.
 			opts.Atomic = atomicCompletion

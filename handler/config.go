@@ -74,6 +74,9 @@ type config struct {
 
 	httpTimeouts      httpTimeouts
 	housekeepingEvery time.Duration // NIMBUS_HOUSEKEEPING_INTERVAL: standalone housekeeping ticker
+
+	metricsAddr string // NIMBUS_METRICS_ADDR: the Prometheus listener; empty: off
+	deliveryLog bool   // NIMBUS_DELIVERY_LOG: record every attempt in the delivery log
 }
 
 // httpTimeouts bound how long one client may hold a connection, so that slow or stalled
@@ -253,6 +256,10 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		return cfg, err
 	}
 	if cfg.housekeepingEvery, err = envDuration(getenv, "NIMBUS_HOUSEKEEPING_INTERVAL", time.Hour); err != nil {
+		return cfg, err
+	}
+	cfg.metricsAddr = env("NIMBUS_METRICS_ADDR", "")
+	if cfg.deliveryLog, err = envBool(getenv, "NIMBUS_DELIVERY_LOG", true); err != nil {
 		return cfg, err
 	}
 	logDefault := "text"

@@ -30,6 +30,10 @@ type pipelineParts struct {
 	stats         *app.Stats
 	// transcripts stores virtual-assistant transcripts (wired by wireTranscripts).
 	transcripts *app.Transcripts
+	statsView   *app.StatsView
+	// attempts is the delivery log, read by the admin API; it records attempts only when
+	// NIMBUS_DELIVERY_LOG is on.
+	attempts *app.AttemptLog
 	// forward consumes the commands queue standalone (nil when no core URL is set).
 	forward nimbus.Handler
 	// housekeeping is the retention job; standalone it runs every housekeepingEvery.
@@ -65,6 +69,11 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		claims:        claims,
 		queueFailures: queueFailures,
 		stats:         stats,
+		attempts:      app.NewAttemptLog(store.Table(nimbus.TableDeliveryAttempts), dir, subs, log),
+	}
+	if cfg.deliveryLog {
+		p.deliverer.SetAttemptLog(p.attempts)
+		p.pipeline.SetAttemptLog(p.attempts)
 	}
 	commands.Unsendable = queueFailures
 	p.scheduler = wireScheduler(cfg, log, dir, store, queues, direct, commands)

@@ -45,6 +45,10 @@ func serve(ctx context.Context, cfg config, a *assembly, log *slog.Logger, stdou
 	if cfg.mode != modeFunctions {
 		printBanner(stdout, "http://"+ln.Addr().String(), a)
 	}
+	if err := serveMetrics(ctx, cfg, a, log); err != nil {
+		ln.Close()
+		return err
+	}
 	consumers := consume(ctx, a, log)
 	if cfg.mode != modeFunctions {
 		if err := tick(ctx, a.parts.timers(), log); err != nil {

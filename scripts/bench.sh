@@ -7,7 +7,8 @@
 #                                     (SPEC 12): throughput vs raw loopback POSTs (>= 0.5),
 #                                     p99 latency (< 25 ms) and RSS (< 60 MB) at 1,000
 #                                     events/s, matching cost 1 vs 10,000 other subscriptions
-#                                     (<= 1.5); NIMBUS_BENCH_EVENTS (20000) and
+#                                     (<= 1.5); throughput and p99 again with the
+#                                     delivery log off; NIMBUS_BENCH_EVENTS (20000) and
 #                                     NIMBUS_BENCH_SECONDS (10) change the sizes
 #   scripts/bench.sh profile          the same bursts through the handler run in-process under
 #                                     go test -cpuprofile; prints where the CPU time goes
@@ -17,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 startup() {
 	local runs=${1:-15}
@@ -117,6 +118,8 @@ profile() {
 	echo "where the time goes (cumulative; handler, ingest clients and sink share the process):"
 	go tool pprof -top -cum -nodecount=400 "$work/handler.test" "$work/cpu.out" 2>/dev/null |
 		grep -E 'Duration|nimbusflow/connector/handler/(app|embedded|webhook|httpapi|entra)\.|json\.(Unmarshal|Marshal)$|bbolt\.\(\*DB\)\.Update|runtime\.(mallocgc|gcBgMarkWorker)$|syscall\.Syscall$' | head -40
+}
+
 # scheduler runs handler/app/bench_scheduler_test.go (skipped unless NIMBUS_BENCH is set)
 # and prints its BENCH lines as one table.
 scheduler() {

@@ -233,7 +233,7 @@ func (s *benchMatchStore) fanOut(tb testing.TB) {
 		},
 		payload: func(legacy bool) any { return nimbus.NewTaskEventData(&s.task, e, s.svc, legacy) },
 	}
-	if err := s.pipeline.fanOut(context.Background(), s.x, s.svc, nimbus.KindTask, &env, a); err != nil {
+	if err := s.pipeline.fanOut(context.Background(), s.x, s.svc, nimbus.KindTask, &env, a, time.Time{}); err != nil {
 		tb.Fatal(err)
 	}
 }

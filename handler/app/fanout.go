@@ -20,6 +20,7 @@ type Pipeline struct {
 	tasks      taskStore
 	deliveries nimbus.Queue
 	stats      *Stats
+	attempts   *AttemptLog // nil: the delivery log is off
 	now        func() time.Time
 	// Terminated, when set, is told about every external task core reports terminated, so
 	// its open-task slot is freed.
@@ -114,12 +115,12 @@ func (d *Delivery) UnmarshalJSON(data []byte) error {
 func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 	var env nimbus.Envelope
 	if err := json.Unmarshal(m.Body, &env); err != nil {
-		p.stats.Dropped("malformed event", "messageId", m.ID)
+		p.stats.Dropped("", DropMalformed, "messageId", m.ID)
 		return nil // cannot succeed on redelivery either
 	}
 	kind, ok := eventKinds[env.Kind]
 	if !ok {
-		p.stats.Dropped("unknown event kind", "messageId", m.ID, "kind", env.Kind)
+		p.stats.Dropped("", DropInvalid, "messageId", m.ID, "kind", env.Kind)
 		return nil
 	}
 	x, svc, reason, err := resolveService(ctx, p.dir, env.Tenant, env.Service)
@@ -127,7 +128,11 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 		return err
 	}
 	if reason != "" {
-		p.stats.Dropped(reason, "tenant", env.Tenant, "eventId", env.ID)
+		tenant := env.Tenant
+		if x != nil {
+			tenant = x.TenantID()
+		}
+		p.stats.Dropped(tenant, reason, "eventId", env.ID, "serviceUpn", env.Service)
 		return nil
 	}
 	a, err := kind.apply(ctx, p, &env, svc)
@@ -135,7 +140,7 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 		return err
 	}
 	if a.deliver {
-		if err := p.fanOut(ctx, x, svc, kind.subscription, &env, a); err != nil {
+		if err := p.fanOut(ctx, x, svc, kind.subscription, &env, a, m.EnqueuedAt); err != nil {
 			return err
 		}
 	}
@@ -145,7 +150,7 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 // fanOut queues one delivery per active subscription of the kind and service that matches
 // the event, applying the tenant's revoked-access policy (SPEC 2.5). Each payload variant is
 // encoded once and shared by the deliveries that use it.
-func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Service, kind nimbus.SubscriptionKind, env *nimbus.Envelope, a *applied) error {
+func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Service, kind nimbus.SubscriptionKind, env *nimbus.Envelope, a *applied, accepted time.Time) error {
 	subs, err := p.subs.ForService(ctx, x.TenantID(), svc.ID)
 	if err != nil {
 		return err
@@ -160,7 +165,7 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 		if chk, err := p.subs.RecheckOwner(ctx, x, sub, svc.ID); err != nil {
 			return err
 		} else if !chk.Deliver {
-			p.stats.Count("deliveries withheld: owner lost access")
+			p.withheld(sub, env.ID, env.EventName(), svc.ID, chk.Reason)
 			continue
 		}
 		variant := 0
@@ -175,7 +180,7 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 			payloads[variant] = payload
 		}
 		webhookID := webhookIDOf(env.Tenant, env.ID, sub.ID)
-		body, err := Delivery{TenantID: sub.TenantID, SubscriptionID: sub.ID, WebhookID: webhookID, EventID: env.ID, Attempt: 1, Payload: payloads[variant], deliveryProgress: deliveryProgress{TaskID: a.order, ServiceID: svc.ID}}.MarshalJSON()
+		body, err := Delivery{TenantID: sub.TenantID, SubscriptionID: sub.ID, WebhookID: webhookID, EventID: env.ID, Attempt: 1, Payload: payloads[variant], deliveryProgress: deliveryProgress{TaskID: a.order, ServiceID: svc.ID, Accepted: accepted.UTC()}}.MarshalJSON()
 		if err != nil {
 			return fmt.Errorf("encode delivery: %w", err)
 		}

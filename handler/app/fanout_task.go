@@ -13,12 +13,12 @@ import (
 func applyTaskEvent(ctx context.Context, p *Pipeline, env *nimbus.Envelope, svc *nimbus.Service) (*applied, error) {
 	e := env.Task
 	if e == nil || e.Sequence == nil {
-		p.stats.Dropped("malformed event", "tenant", env.Tenant, "eventId", env.ID)
+		p.stats.Dropped(env.Tenant, DropMalformed, "eventId", env.ID)
 		return nil, nil
 	}
 	st, err := p.tasks.get(ctx, env.Tenant, e.TaskID)
 	if errors.Is(err, errTaskPurged) {
-		p.stats.Dropped("task purged", "tenant", env.Tenant, "eventId", env.ID)
+		p.stats.Dropped(env.Tenant, DropTaskPurged, "eventId", env.ID, "service", svc.ID)
 		return nil, nil
 	}
 	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
@@ -43,12 +43,11 @@ func applyTaskEvent(ctx context.Context, p *Pipeline, env *nimbus.Envelope, svc 
 	}
 	switch task.Apply(e, svc.ID, p.now().UTC()) {
 	case nimbus.Stale:
-		p.stats.Count("stale or duplicate events")
+		p.stats.Stale(env.Tenant, "eventId", env.ID, "service", svc.ID)
 		return nil, nil
 	case nimbus.Applied:
 		a.deliver = true
-	case nimbus.AppliedSilent:
-		p.stats.Count("repeated WorkflowStarted not delivered")
+	case nimbus.AppliedSilent: // a repeated WorkflowStarted: applied, not delivered
 	}
 	return a, nil
 }

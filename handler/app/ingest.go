@@ -46,13 +46,14 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 	}
 	var res IngestResult
 	msgs := make([]nimbus.Message, 0, len(events))
+	tenants := make([]string, 0, len(events)) // of msgs, for the counters
 	for i := range events {
 		e := &events[i]
 		at := fmt.Sprintf("[%d]", i)
 		if err := e.Validate(at); err != nil {
 			return IngestResult{}, err
 		}
-		_, _, reason, err := resolveService(ctx, in.dir, e.TenantID, e.ServiceUPN)
+		x, svc, reason, err := resolveService(ctx, in.dir, e.TenantID, e.ServiceUPN)
 		switch {
 		case err != nil:
 			return IngestResult{}, err
@@ -62,7 +63,7 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 			return IngestResult{}, nimbus.Invalid(at+".serviceUpn", "%s.serviceUpn %q is not a service of tenant %s", at, e.ServiceUPN, e.TenantID)
 		case reason != "":
 			res.Ignored++
-			in.stats.Dropped(reason)
+			in.stats.Dropped(x.TenantID(), reason, "eventId", e.EventID, "service", svc.ID)
 			continue
 		}
 		body, err := json.Marshal(nimbus.Envelope{Kind: nimbus.EventKindTask, Tenant: e.TenantID, Service: e.ServiceUPN, ID: e.EventID, Task: e})
@@ -70,11 +71,15 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 			return IngestResult{}, fmt.Errorf("encode event: %w", err)
 		}
 		msgs = append(msgs, nimbus.Message{ID: nimbus.ScopedID(e.TenantID, e.EventID), SessionID: SessionOf(e.TenantID, e.TaskID), Body: body})
+		tenants = append(tenants, x.TenantID())
 	}
 	if len(msgs) > 0 {
 		if err := in.events.Send(ctx, msgs...); err != nil {
 			return IngestResult{}, fmt.Errorf("queue events: %w", err)
 		}
+	}
+	for _, t := range tenants {
+		in.stats.Accepted(t, 1)
 	}
 	res.Accepted = len(msgs)
 	return res, nil
@@ -82,9 +87,9 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 
 // Why an event is not processed; the names are also the stats counters.
 const (
-	dropUnknownTenant  = "unknown tenant"
-	dropUnknownService = "unknown service"
-	dropWorkflow       = "workflow invalid"
+	dropUnknownTenant  = DropUnknownTenant
+	dropUnknownService = DropUnknownService
+	dropWorkflow       = DropWorkflowInvalid
 )
 
 // resolveService is the one rule, shared by ingest and the fan-out of every event kind, that

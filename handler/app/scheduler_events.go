@@ -14,7 +14,7 @@ import (
 func applySchedulerEntryEvent(_ context.Context, p *Pipeline, env *nimbus.Envelope, _ *nimbus.Service) (*applied, error) {
 	ev := env.SchedulerEntry
 	if ev == nil || !nimbus.KnownSchedulerEvent(ev.Event) {
-		p.stats.Dropped("malformed event", "tenant", env.Tenant, "eventId", env.ID)
+		p.stats.Dropped(env.Tenant, DropMalformed, "eventId", env.ID)
 		return nil, nil
 	}
 	return &applied{

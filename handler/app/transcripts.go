@@ -84,13 +84,12 @@ func (ts *Transcripts) Store(ctx context.Context, caller nimbus.Caller, t *nimbu
 	}
 	if reason == dropWorkflow {
 		// Stored for GetVirtualAssistantData, but the service raises no events (SPEC 2.4).
-		ts.stats.Dropped(reason, "tenant", t.TenantID, "serviceSessionId", t.ServiceSessionID)
+		ts.stats.Dropped(t.TenantID, reason, "serviceSessionId", t.ServiceSessionID)
 		return StoreResult{ServiceSessionID: t.ServiceSessionID, ContentHash: hash}, nil
 	}
 	if err := ts.queueEvent(ctx, t, hash, info.Modified); err != nil {
 		return StoreResult{}, err
 	}
-	ts.stats.Count("transcripts stored")
 	ts.log.InfoContext(ctx, "transcript stored", "tenant", t.TenantID, "serviceSessionId", t.ServiceSessionID, "bytes", info.Size, "segments", len(t.Segments))
 	return StoreResult{ServiceSessionID: t.ServiceSessionID, ContentHash: hash}, nil
 }

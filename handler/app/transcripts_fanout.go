@@ -24,14 +24,14 @@ type notifiedRow struct {
 func applyTranscriptEvent(ctx context.Context, p *Pipeline, env *nimbus.Envelope, svc *nimbus.Service) (*applied, error) {
 	e := env.Transcript
 	if e == nil || e.ServiceSessionID == "" || e.ContentHash == "" {
-		p.stats.Dropped("malformed event", "tenant", env.Tenant, "eventId", env.ID)
+		p.stats.Dropped(env.Tenant, DropMalformed, "eventId", env.ID)
 		return nil, nil
 	}
 	if p.TranscriptMeta == nil {
 		return nil, errors.New("transcript event: the pipeline has no transcript metadata table")
 	}
 	if !svc.VirtualAssistantEnabled {
-		p.stats.Dropped("virtual assistant disabled", "tenant", env.Tenant, "eventId", env.ID)
+		p.stats.Dropped(env.Tenant, DropAssistantDisabled, "eventId", env.ID, "service", svc.ID)
 		return nil, nil
 	}
 	row, err := p.TranscriptMeta.Get(ctx, env.Tenant, e.ServiceSessionID)
@@ -39,7 +39,7 @@ func applyTranscriptEvent(ctx context.Context, p *Pipeline, env *nimbus.Envelope
 	case err == nil:
 		var last notifiedRow
 		if json.Unmarshal(row.Data, &last) == nil && last.ContentHash == e.ContentHash {
-			p.stats.Count("repeated transcript not notified")
+			p.stats.Stale(env.Tenant, "eventId", env.ID, "serviceSessionId", e.ServiceSessionID)
 			return nil, nil
 		}
 	case !errors.Is(err, nimbus.ErrNotFound):

@@ -18,6 +18,11 @@ var roleFree = map[string]string{
 	"DELETE /v1/triggers/tasks/{triggerId}":             "deleting one's own trigger",
 	"DELETE /v1/triggers/scheduler-entries/{triggerId}": "deleting one's own trigger",
 	"DELETE /v1/triggers/virtual-assistant/{triggerId}": "deleting one's own trigger",
+	// The owner of a subscription reads its delivery log whatever their role (also after
+	// losing it: that is when they wonder why their flow stopped); app tokens still need the
+	// admin role first.
+	"GET /admin/v1/subscriptions/{id}/attempts":  "reading one's own delivery log",
+	"GET /manage/v1/subscriptions/{id}/attempts": "reading one's own delivery log",
 }
 
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)

@@ -52,6 +52,8 @@ type Config struct {
 	QueueFailures *app.QueueFailures
 	Claims        *app.Claims
 	Transcripts   *app.Transcripts
+	Stats         *app.StatsView
+	Attempts      *app.AttemptLog
 	Dev           DevTokens
 	Demo          any // served at GET /dev/demo
 }
@@ -127,6 +129,8 @@ func (s *Server) register() {
 		s.handle("POST "+prefix+"/delivery-failures/replay", s.admin(s.replayFailures))
 		s.handle("GET "+prefix+"/queue-failures", s.admin(s.listQueueFailures))
 		s.handle("POST "+prefix+"/queue-failures/replay", s.admin(s.replayQueueFailures))
+		s.handle("GET "+prefix+"/stats", s.admin(s.stats))
+		s.handle("GET "+prefix+"/subscriptions/{id}/attempts", s.user(s.listAttempts))
 	}
 	if s.cfg.Dev != nil {
 		s.handle("POST /dev/token", s.devToken)

@@ -34,3 +34,17 @@ type Envelope struct {
 	SchedulerEntry *SchedulerEntryEvent `json:"schedulerEntry,omitempty"`
 	Transcript     *TranscriptEvent     `json:"transcript,omitempty"`
 }
+
+// EventName is the event's value as its trigger filters on it: the task event, the scheduler
+// entry event, or VoiceTranscriptionReady; "" for an envelope of no known kind.
+func (e *Envelope) EventName() string {
+	switch {
+	case e.Task != nil:
+		return string(e.Task.Event)
+	case e.SchedulerEntry != nil:
+		return string(e.SchedulerEntry.Event)
+	case e.Transcript != nil:
+		return EventVoiceTranscriptionReady
+	}
+	return ""
+}

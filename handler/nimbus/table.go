@@ -108,8 +108,9 @@ const (
 	TableSchedulerEntries  = "schedulerentries"
 	TableSchedulerDue      = "schedulerdue"
 	// TableTranscripts holds per service session the content hash last notified.
-	TableTranscripts = "transcripts"
+	TableTranscripts      = "transcripts"
+	TableDeliveryAttempts = "deliveryattempts"
 )
 
 // AllTables lists every table the system uses, for adapters that create them at start.
-var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks, TableClaims, TableQueueFailures, TableSchedulerEntries, TableSchedulerDue, TableTranscripts}
+var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks, TableClaims, TableQueueFailures, TableSchedulerEntries, TableSchedulerDue, TableTranscripts, TableDeliveryAttempts}
