@@ -114,6 +114,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		Failures:      pipe.failures,
 		Tasks:         pipe.tasks,
 		ExternalTasks: pipe.externalTasks,
+		Console:       cfg.console,
 	}
 	if dev != nil {
 		api.Dev = dev

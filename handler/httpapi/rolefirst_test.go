@@ -16,6 +16,10 @@ var roleFree = map[string]string{
 	// Power Automate removes a flow's trigger when the flow is turned off or deleted, also
 	// after its owner lost the role; the use case lets only the owner or a tenant admin do it.
 	"DELETE /v1/triggers/tasks/{triggerId}": "deleting one's own trigger",
+	// The console's page, script and style hold no data: a browser loads them before anyone
+	// has signed in, and every admin call the page makes is checked as any other.
+	"GET /console":           "the admin console's static page (redirect to /console/)",
+	"GET /console/{path...}": "the admin console's static assets and sign-in settings",
 }
 
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)

@@ -1,0 +1,142 @@
+// Drives the admin console in a real headless Chromium (the system's /usr/bin/chromium;
+// playwright-core downloads no browser) against a running handler, as a tenant admin would:
+// sign in through the dev issuer, see the subscription, see its failed attempts, replay the
+// dead letter and see it delivered, watch the counters. Screenshots of each step go to the
+// screenshot directory.
+//
+// The Go test handler/e2e_console_test.go prepares the handler (a subscription whose loopback
+// callback failed, so one delivery is a dead letter, and now succeeds) and runs this script
+// with:
+//   NIMBUS_CONSOLE_BASE          the handler's base URL, e.g. http://127.0.0.1:7071
+//   NIMBUS_CONSOLE_SUBSCRIPTION  the subscription id to look for
+//   NIMBUS_CONSOLE_EVENT         the event id of the dead letter
+//   NIMBUS_CONSOLE_SCREENSHOTS   directory for the screenshots
+//   NIMBUS_CHROMIUM              the browser (default /usr/bin/chromium)
+// Exit status 0 when every step passed; 1 with the failing step otherwise.
+import { chromium } from "playwright-core";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const base = process.env.NIMBUS_CONSOLE_BASE;
+const subscription = process.env.NIMBUS_CONSOLE_SUBSCRIPTION;
+const eventId = process.env.NIMBUS_CONSOLE_EVENT;
+const shots = process.env.NIMBUS_CONSOLE_SCREENSHOTS || mkdtempSync(join(tmpdir(), "nimbusflow-console-"));
+const executablePath = process.env.NIMBUS_CHROMIUM || "/usr/bin/chromium";
+if (!base || !subscription || !eventId) {
+  console.error("console-test: set NIMBUS_CONSOLE_BASE, NIMBUS_CONSOLE_SUBSCRIPTION and NIMBUS_CONSOLE_EVENT");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+
+// Every wait has a deadline; the machine may be busy with other tests.
+const WAIT = 30_000;
+
+// A fresh profile each run (playwright passes it as --user-data-dir), removed at the end.
+const profile = mkdtempSync(join(tmpdir(), "nimbusflow-chromium-"));
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath,
+  headless: true,
+  viewport: { width: 1360, height: 820 },
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+
+const problems = [];
+let step = "start";
+let shot = 0;
+try {
+  const page = browser.pages()[0] || (await browser.newPage());
+  page.setDefaultTimeout(WAIT);
+  // A blocked script or style (the content security policy) or an uncaught error fails the run.
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console error: ${m.text()}`); });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  const snap = async (name) => {
+    const file = join(shots, `${String(++shot).padStart(2, "0")}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+  };
+
+  step = "open the console";
+  const res = await page.goto(`${base}/console`);
+  if (!res.ok()) throw new Error(`GET /console answered ${res.status()}`);
+  const csp = res.headers()["content-security-policy"] || "";
+  if (!csp.includes("script-src 'self'") || !csp.includes("frame-ancestors 'none'")) throw new Error(`content security policy ${JSON.stringify(csp)}`);
+  await page.locator("#dev-form").waitFor();
+  await page.locator("#dev-upn").waitFor();
+  if (!(await page.inputValue("#dev-upn"))) throw new Error("the dev sign-in does not suggest the demo tenant admin");
+  await snap("sign-in");
+
+  step = "sign in as the tenant admin";
+  await page.click("#dev-form button[type=submit]");
+  await page.locator("#who-name").waitFor();
+  const token = await page.evaluate(() => sessionStorage.getItem("nimbus.console.token"));
+  const stored = await page.evaluate(() => JSON.stringify(localStorage));
+  if (!token || stored.includes(token)) throw new Error("the token is not in sessionStorage alone");
+
+  step = "see the subscription";
+  const row = page.locator(`tr[data-id="${subscription}"]`);
+  await row.waitFor();
+  await row.locator("td.last .badge").waitFor();
+  const rowText = await row.innerText();
+  if (!/serviceowner|@/i.test(rowText)) throw new Error(`the row shows no owner: ${rowText}`);
+  if (/\/console-cb/.test(rowText)) throw new Error(`the row shows the callback path: ${rowText}`);
+  await row.locator("td.last .b-deadLetter").waitFor();
+  await snap("subscriptions");
+
+  step = "see the failed attempts";
+  await row.locator(`a[href="#/subscriptions/${subscription}"]`).click();
+  await page.locator('tr[data-outcome="retry"]').first().waitFor();
+  await page.locator('tr[data-outcome="deadLetter"]').first().waitFor();
+  const failed = await page.locator('tr[data-outcome="deadLetter"]').first().innerText();
+  if (!failed.includes(eventId) || !failed.includes("400")) throw new Error(`the dead-lettered attempt shows ${failed}`);
+  await snap("attempts-failed");
+
+  step = "replay the dead letter";
+  await page.click('#nav a[data-view="dead-letters"]');
+  const letter = page.locator("tbody tr", { hasText: eventId });
+  await letter.waitFor();
+  await snap("dead-letters");
+  await letter.locator("button.replay-one").click();
+  await page.locator("#notice", { hasText: "Replayed 1 dead letter" }).waitFor();
+  await page.locator("p.empty", { hasText: "No dead letters." }).waitFor();
+  await snap("replayed");
+
+  step = "see the replay delivered";
+  await page.goto(`${base}/console/#/subscriptions/${subscription}`);
+  const deadline = Date.now() + WAIT;
+  while (!(await page.locator('tr[data-outcome="delivered"]').count())) {
+    if (Date.now() > deadline) throw new Error("no delivered attempt appeared after the replay");
+    await page.waitForTimeout(250);
+    await page.click("#attempts-refresh");
+    await page.locator("table.grid, p.empty").first().waitFor();
+  }
+  const delivered = await page.locator('tr[data-outcome="delivered"]').first().innerText();
+  if (!delivered.includes(eventId) || !delivered.includes("200")) throw new Error(`the delivered attempt shows ${delivered}`);
+  await snap("attempts-delivered");
+
+  step = "watch the live counters";
+  await page.click('#nav a[data-view="counters"]');
+  await page.locator('dd[data-counter="delivered"]').waitFor();
+  const counted = Number(await page.locator('dd[data-counter="delivered"]').innerText());
+  if (!(counted >= 1)) throw new Error(`the delivered counter shows ${counted}`);
+  await page.locator('dd[data-counter="deadLettered"]').waitFor();
+  await snap("counters");
+
+  step = "sign out";
+  await page.click("#sign-out");
+  await page.locator("#dev-form").waitFor();
+  if (await page.evaluate(() => sessionStorage.getItem("nimbus.console.token"))) throw new Error("signing out kept the token");
+
+  if (problems.length) throw new Error(problems.join("\n"));
+  console.log(`console-test: all steps passed; screenshots in ${shots}`);
+} catch (err) {
+  console.error(`console-test: step "${step}" failed: ${err.message}`);
+  if (problems.length) console.error(problems.join("\n"));
+  console.error(`console-test: screenshots in ${shots}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
