@@ -58,7 +58,7 @@ func newLogger(cfg config, w interface{ Write([]byte) (int, error) }) *slog.Logg
 // assemble chooses the adapters for cfg and wires the use cases and the REST surface.
 func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, error) {
 	a := &assembly{}
-	store, queues, err := openStorage(ctx, cfg, a)
+	store, queues, err := openStorage(ctx, cfg, a, log)
 	if err != nil {
 		a.close()
 		return nil, err
@@ -67,6 +67,12 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 	books := app.NewAddressBooks(dir, store.Table(nimbus.TableContacts), cfg.maxContacts)
 	pipe := wirePipeline(cfg, log, dir, store, queues)
 	a.parts = pipe
+	a.closes = append(a.closes, func() error {
+		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		pipe.attempts.Close(flushCtx)
+		return nil
+	})
 	a.housekeeping = app.NewHousekeeping(dir, store.Table(nimbus.TableTasks), log)
 
 	keys, dev, err := authKeys(ctx, cfg, a)
@@ -112,6 +118,8 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		Subscriptions: pipe.subs,
 		Ingest:        pipe.ingest,
 		Failures:      pipe.failures,
+		Stats:         app.NewStatsView(pipe.stats, dir, pipe.subs, queueGauges(a.queues)),
+		Attempts:      pipe.attempts,
 		Tasks:         pipe.tasks,
 		ExternalTasks: pipe.externalTasks,
 		Console:       cfg.console,
@@ -128,7 +136,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 
 // openStorage opens the tables and the queues cfg asks for. The embedded bbolt file is
 // opened when it holds either: the tables (no Azure storage) or the queues (no Service Bus).
-func openStorage(ctx context.Context, cfg config, a *assembly) (nimbus.Tables, nimbus.Queues, error) {
+func openStorage(ctx context.Context, cfg config, a *assembly, log *slog.Logger) (nimbus.Tables, nimbus.Queues, error) {
 	var db *embedded.DB
 	if !cfg.storage.azure() || !cfg.serviceBus.configured() {
 		if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
@@ -157,7 +165,7 @@ func openStorage(ctx context.Context, cfg config, a *assembly) (nimbus.Tables, n
 		a.closes = append(a.closes, func() error { return pub.Close(context.WithoutCancel(ctx)) })
 		queues = pub
 	} else {
-		a.queues = db.Queues(embedded.QueueOptions{})
+		a.queues = db.Queues(embedded.QueueOptions{Logger: log})
 		queues = a.queues
 	}
 	if !cfg.storage.azure() {

@@ -75,7 +75,9 @@ type config struct {
 	httpTimeouts      httpTimeouts
 	housekeepingEvery time.Duration // NIMBUS_HOUSEKEEPING_INTERVAL: standalone housekeeping ticker
 
-	console console.Settings // NIMBUS_CONSOLE_*: the admin console's Entra sign-in
+	console     console.Settings // NIMBUS_CONSOLE_*: the admin console's Entra sign-in
+	metricsAddr string           // NIMBUS_METRICS_ADDR: the Prometheus listener; empty: off
+	deliveryLog bool             // NIMBUS_DELIVERY_LOG: record every attempt in the delivery log
 }
 
 // httpTimeouts bound how long one client may hold a connection, so that slow or stalled
@@ -250,6 +252,10 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 		return cfg, err
 	}
 	if cfg.housekeepingEvery, err = envDuration(getenv, "NIMBUS_HOUSEKEEPING_INTERVAL", time.Hour); err != nil {
+		return cfg, err
+	}
+	cfg.metricsAddr = env("NIMBUS_METRICS_ADDR", "")
+	if cfg.deliveryLog, err = envBool(getenv, "NIMBUS_DELIVERY_LOG", true); err != nil {
 		return cfg, err
 	}
 	logDefault := "text"

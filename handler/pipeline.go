@@ -22,6 +22,10 @@ type pipelineParts struct {
 	commands      *app.Commands
 	tasks         *app.Tasks
 	externalTasks *app.ExternalTasks
+	stats         *app.Stats
+	// attempts is the delivery log, read by the admin API; it records attempts only when
+	// NIMBUS_DELIVERY_LOG is on.
+	attempts *app.AttemptLog
 	// forward consumes the commands queue standalone (nil when no core URL is set).
 	forward nimbus.Handler
 }
@@ -45,6 +49,11 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 		commands:      commands,
 		tasks:         tasks,
 		externalTasks: external,
+		stats:         stats,
+		attempts:      app.NewAttemptLog(store.Table(nimbus.TableDeliveryAttempts), dir, subs, log),
+	}
+	if cfg.deliveryLog {
+		p.deliverer.SetAttemptLog(p.attempts)
 	}
 	p.pipeline.Terminated = external.Released
 	p.deliverer.SetMaxPerSubscription(cfg.callbackPolicy.maxPerSub)

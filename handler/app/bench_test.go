@@ -224,7 +224,7 @@ func benchWriteSubscriptions(tb testing.TB, subs *Subscriptions, info DemoInfo, 
 // fanOut matches the event against the service's subscriptions and encodes the deliveries:
 // ForService, the filters, the owner's access, the notification.
 func (s *benchMatchStore) fanOut(tb testing.TB) {
-	if err := s.pipeline.fanOut(context.Background(), s.x, s.svc, &s.task, &s.event); err != nil {
+	if err := s.pipeline.fanOut(context.Background(), s.x, s.svc, &s.task, &s.event, time.Time{}); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -39,6 +39,7 @@ type Deliverer struct {
 	now        func() time.Time
 	slots      *slots
 	lines      *lines
+	attempts   *AttemptLog // nil: the delivery log is off
 }
 
 // NewDeliverer returns the delivery use case with DefaultMaxPerSubscription; an empty
@@ -80,7 +81,7 @@ const maxNotFound = 3
 func (d *Deliverer) Deliver(ctx context.Context, m nimbus.Message) error {
 	var del Delivery
 	if err := json.Unmarshal(m.Body, &del); err != nil {
-		d.stats.Dropped("malformed delivery", "messageId", m.ID)
+		d.dropped(&del, "malformed delivery", true)
 		return nil
 	}
 	session := del.session(m)
@@ -110,11 +111,14 @@ func (d *Deliverer) Deliver(ctx context.Context, m nimbus.Message) error {
 	if del.FirstAttempt.IsZero() {
 		d.startSpan(&del, d.now())
 	}
+	start := time.Now()
 	attempt := d.poster.Post(ctx, sub.CallbackURL, del.WebhookID, del.Payload, x.Settings().Signing.Active(d.now()))
+	latency := time.Since(start)
+	d.stats.ObserveAttempt(latency)
 	release()
 	sl.done(true, attempt.TimedOut())
 	d.lines.leave(session, del.WebhookID)
-	return d.settle(ctx, sub, del, session, attempt)
+	return d.settle(ctx, sub, del, session, attempt, latency)
 }
 
 // target loads the delivery's subscription and tenant directory and re-checks the owner's
@@ -123,19 +127,19 @@ func (d *Deliverer) Deliver(ctx context.Context, m nimbus.Message) error {
 func (d *Deliverer) target(ctx context.Context, del *Delivery) (nimbus.Subscription, *nimbus.Index, bool, error) {
 	sub, err := d.subs.Cached(ctx, del.TenantID, del.SubscriptionID)
 	if errors.Is(err, nimbus.ErrNotFound) {
-		d.stats.Count("deliveries dropped: subscription removed")
+		d.dropped(del, "subscription removed", false)
 		return sub, nil, false, nil
 	}
 	if err != nil {
 		return sub, nil, false, err
 	}
 	if sub.Status == nimbus.StatusDead {
-		d.stats.Count("deliveries dropped: subscription dead")
+		d.dropped(del, "subscription dead", false)
 		return sub, nil, false, nil
 	}
 	x, err := d.dir.Index(ctx, del.TenantID)
 	if nimbus.KindOf(err) == nimbus.KindNotFound {
-		d.stats.Dropped("unknown tenant", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID)
+		d.dropped(del, "unknown tenant", true)
 		return sub, nil, false, nil
 	}
 	if err != nil {
@@ -146,8 +150,8 @@ func (d *Deliverer) target(ctx context.Context, del *Delivery) (nimbus.Subscript
 		return sub, nil, false, err
 	}
 	if !chk.Deliver {
-		d.stats.Count("deliveries withheld: owner lost access")
-		d.stats.log.Warn("delivery withheld: the subscription's owner lost access", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID, "reason", chk.Reason)
+		d.stats.withheld(&sub, del.EventID, del.ServiceID, chk.Reason)
+		d.record(del, sub.Kind, OutcomeWithheld, LogWithheld, nimbus.Attempt{}, 0)
 		return sub, nil, false, nil
 	}
 	return sub, x, true, nil
@@ -178,7 +182,11 @@ func (d *Deliverer) startSpan(del *Delivery, now time.Time) {
 // putOff sends the delivery back to the queue, due after wait, as the same attempt, and
 // keeps its place in its session's line.
 func (d *Deliverer) putOff(ctx context.Context, del *Delivery, session string, wait time.Duration, reason string) error {
-	d.stats.Count("deliveries put off: " + reason)
+	if del.PutOff == 0 { // the first put-off of an attempt is logged; later ones only counted
+		d.record(del, "", OutcomePutOff, LogPutOff, nimbus.Attempt{}, 0)
+	} else {
+		d.stats.Delivery(del.TenantID, OutcomePutOff)
+	}
 	d.stats.log.Debug("delivery put off", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "reason", reason, "wait", wait)
 	now := d.now()
 	due := now.Add(wait)
@@ -189,37 +197,40 @@ func (d *Deliverer) putOff(ctx context.Context, del *Delivery, session string, w
 }
 
 // settle applies the outcome table to one attempt.
-func (d *Deliverer) settle(ctx context.Context, sub nimbus.Subscription, del Delivery, session string, a nimbus.Attempt) error {
+func (d *Deliverer) settle(ctx context.Context, sub nimbus.Subscription, del Delivery, session string, a nimbus.Attempt, latency time.Duration) error {
 	outcome := a.Classify()
 	if a.Err == nimbus.AttemptRefused {
 		outcome = nimbus.OutcomePermanent
 	}
 	switch outcome {
 	case nimbus.OutcomeDelivered:
-		d.stats.Count("delivered")
+		d.record(&del, sub.Kind, OutcomeDelivered, LogDelivered, a, latency)
+		if !del.Accepted.IsZero() {
+			d.stats.ObserveDelivered(d.now().Sub(del.Accepted))
+		}
 		if sub.NotFoundStreak > 0 {
 			return d.subs.SetStatus(ctx, sub.TenantID, sub.ID, sub.Status, sub.StatusReason, 0)
 		}
 		return nil
 	case nimbus.OutcomeGone:
-		d.stats.Count("subscriptions dead: 410")
+		d.record(&del, sub.Kind, OutcomeSubscriptionDead, LogSubscriptionDead, a, latency)
 		d.stats.log.Warn("subscription dead: the callback answered 410 Gone", "tenant", sub.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID)
 		return d.subs.SetStatus(ctx, sub.TenantID, sub.ID, nimbus.StatusDead, "The callback answered 410 Gone.", 0)
 	case nimbus.OutcomeNotFound:
 		streak := sub.NotFoundStreak + 1
 		if streak >= maxNotFound {
-			d.stats.Count("subscriptions dead: 404")
+			d.record(&del, sub.Kind, OutcomeSubscriptionDead, LogSubscriptionDead, a, latency)
 			d.stats.log.Warn("subscription dead: the callback answered 404 repeatedly", "tenant", sub.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID, "times", streak)
 			return d.subs.SetStatus(ctx, sub.TenantID, sub.ID, nimbus.StatusDead, fmt.Sprintf("The callback answered 404 Not Found %d times in a row.", streak), streak)
 		}
 		if err := d.subs.SetStatus(ctx, sub.TenantID, sub.ID, sub.Status, sub.StatusReason, streak); err != nil {
 			return err
 		}
-		return d.retry(ctx, del, session, a)
+		return d.retry(ctx, sub, del, session, a, latency)
 	case nimbus.OutcomeRetry:
-		return d.retry(ctx, del, session, a)
+		return d.retry(ctx, sub, del, session, a, latency)
 	}
-	d.stats.Count("dead letters: permanent failure")
+	d.record(&del, sub.Kind, OutcomeDeadLettered, LogDeadLetter, a, latency)
 	d.stats.log.Warn("dead letter: the callback refused the notification", "tenant", sub.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID, "status", a.Status, "error", a.Err)
 	return d.failures.Record(ctx, del, a)
 }
@@ -227,15 +238,16 @@ func (d *Deliverer) settle(ctx context.Context, sub nimbus.Subscription, del Del
 // retry schedules the next attempt (SPEC 4.4: the schedule, or the receiver's Retry-After,
 // for the schedule's whole span from the first attempt), or records a dead letter once that
 // span has passed.
-func (d *Deliverer) retry(ctx context.Context, del Delivery, session string, a nimbus.Attempt) error {
-	at, step, ok := nimbus.NextAttempt(d.schedule, del.FirstAttempt, d.now(), del.Step, a)
+func (d *Deliverer) retry(ctx context.Context, sub nimbus.Subscription, del Delivery, session string, a nimbus.Attempt, latency time.Duration) error {
+	now := d.now()
+	at, step, ok := nimbus.NextAttempt(d.schedule, del.FirstAttempt, now, del.Step, a)
 	if !ok {
-		d.stats.Count("dead letters: retries exhausted")
+		d.record(&del, sub.Kind, OutcomeDeadLettered, LogDeadLetter, a, latency)
 		d.stats.log.Warn("dead letter: retries exhausted", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "attempts", del.Attempt, "status", a.Status, "error", a.Err)
 		return d.failures.Record(ctx, del, a)
 	}
-	d.stats.Count("retries scheduled")
-	d.stats.log.Debug("delivery retry scheduled", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "attempt", del.Attempt+1, "at", at, "status", a.Status, "error", a.Err)
+	d.record(&del, sub.Kind, OutcomeRetried, LogRetry, a, latency)
+	d.stats.log.Debug("delivery retry scheduled", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "attempt", del.Attempt+1, "delay", at.Sub(now).Round(time.Millisecond).String(), "at", at, "status", a.Status, "error", a.Err)
 	next := del
 	next.Attempt++
 	next.Step, next.PutOff = step, 0

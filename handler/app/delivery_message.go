@@ -27,6 +27,9 @@ type deliveryProgress struct {
 	// PutOff counts how often the delivery was put off for lack of a free slot; it only
 	// keeps the message ids of those put-offs apart.
 	PutOff int `json:"putOff,omitempty"`
+	// Accepted is when ingest queued the event, for the ingest-to-2xx latency. Zero for
+	// deliveries queued without it (replays, older versions).
+	Accepted time.Time `json:"accepted,omitzero"`
 }
 
 // deliverySession is the queue session of the deliveries of one task (or other subject) to

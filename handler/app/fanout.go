@@ -51,16 +51,16 @@ type Delivery struct {
 func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 	var e nimbus.IngestEvent
 	if err := json.Unmarshal(m.Body, &e); err != nil {
-		p.stats.Dropped("malformed event", "messageId", m.ID)
+		p.stats.Dropped("", DropMalformed, "messageId", m.ID)
 		return nil // cannot succeed on redelivery either
 	}
 	if err := e.Validate(""); err != nil {
-		p.stats.Dropped("invalid event", "messageId", m.ID, "err", err)
+		p.stats.Dropped("", DropInvalid, "messageId", m.ID, "err", err)
 		return nil
 	}
 	x, err := p.dir.Index(ctx, e.TenantID)
 	if nimbus.KindOf(err) == nimbus.KindNotFound {
-		p.stats.Dropped("unknown tenant", "tenant", e.TenantID, "eventId", e.EventID)
+		p.stats.Dropped("", DropUnknownTenant, "tenant", e.TenantID, "eventId", e.EventID)
 		return nil
 	}
 	if err != nil {
@@ -68,17 +68,17 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 	}
 	svc, ok := x.ServiceByUPN(e.ServiceUPN)
 	if !ok {
-		p.stats.Dropped("unknown service", "tenant", e.TenantID, "eventId", e.EventID)
+		p.stats.Dropped(e.TenantID, DropUnknownService, "eventId", e.EventID, "serviceUpn", e.ServiceUPN)
 		return nil
 	}
 	if !svc.WorkflowValid {
-		p.stats.Dropped("workflow invalid", "tenant", e.TenantID, "service", svc.ID, "eventId", e.EventID)
+		p.stats.Dropped(e.TenantID, DropWorkflowInvalid, "eventId", e.EventID, "service", svc.ID)
 		return nil
 	}
 
 	st, err := p.tasks.get(ctx, e.TenantID, e.TaskID)
 	if errors.Is(err, errTaskPurged) {
-		p.stats.Dropped("task purged", "tenant", e.TenantID, "eventId", e.EventID)
+		p.stats.Dropped(e.TenantID, DropTaskPurged, "eventId", e.EventID, "service", svc.ID)
 		return nil
 	}
 	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
@@ -87,14 +87,13 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 	task := &st.task // a zero task when none is stored: Apply starts it
 	switch task.Apply(&e, svc.ID, p.now().UTC()) {
 	case nimbus.Stale:
-		p.stats.Count("stale or duplicate events")
+		p.stats.Stale(e.TenantID, "eventId", e.EventID, "service", svc.ID)
 		return nil
 	case nimbus.Applied:
-		if err := p.fanOut(ctx, x, svc, task, &e); err != nil {
+		if err := p.fanOut(ctx, x, svc, task, &e, m.EnqueuedAt); err != nil {
 			return err
 		}
-	case nimbus.AppliedSilent:
-		p.stats.Count("repeated WorkflowStarted not delivered")
+	case nimbus.AppliedSilent: // a repeated WorkflowStarted: applied, not delivered
 	}
 	if err := p.tasks.put(ctx, st); err != nil {
 		return fmt.Errorf("store task %s: %w", e.TaskID, err)
@@ -107,7 +106,7 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 
 // fanOut queues one delivery per active subscription of the service that matches the event,
 // applying the tenant's revoked-access policy (SPEC 2.5).
-func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Service, task *nimbus.Task, e *nimbus.IngestEvent) error {
+func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Service, task *nimbus.Task, e *nimbus.IngestEvent, accepted time.Time) error {
 	subs, err := p.subs.ForService(ctx, x.TenantID(), svc.ID)
 	if err != nil {
 		return err
@@ -121,7 +120,8 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 		if chk, err := p.subs.RecheckOwner(ctx, x, sub, svc.ID); err != nil {
 			return err
 		} else if !chk.Deliver {
-			p.stats.Count("deliveries withheld: owner lost access")
+			p.stats.Delivery(sub.TenantID, OutcomeWithheld)
+			p.stats.withheld(sub, e.EventID, svc.ID, chk.Reason)
 			continue
 		}
 		payload, err := json.Marshal(nimbus.NewTaskEventData(task, e, svc, sub.Legacy))
@@ -129,7 +129,7 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 			return fmt.Errorf("encode notification: %w", err)
 		}
 		webhookID := webhookIDOf(e.EventID, sub.ID)
-		body, err := json.Marshal(Delivery{TenantID: sub.TenantID, SubscriptionID: sub.ID, WebhookID: webhookID, EventID: e.EventID, Attempt: 1, Payload: payload, deliveryProgress: deliveryProgress{TaskID: e.TaskID, ServiceID: svc.ID}})
+		body, err := json.Marshal(Delivery{TenantID: sub.TenantID, SubscriptionID: sub.ID, WebhookID: webhookID, EventID: e.EventID, Attempt: 1, Payload: payload, deliveryProgress: deliveryProgress{TaskID: e.TaskID, ServiceID: svc.ID, Accepted: accepted.UTC()}})
 		if err != nil {
 			return fmt.Errorf("encode delivery: %w", err)
 		}

@@ -56,7 +56,7 @@ func TestHousekeepingPurgesTerminatedTasks(t *testing.T) {
 	if err := p.pipeline.ProcessEvent(ctx, nimbus.Message{ID: late.EventID, Body: body}); err != nil {
 		t.Fatalf("late event: %v", err)
 	}
-	if n := p.stats.Snapshot()["dropped: task purged"]; n != 1 {
+	if n := p.stats.Tenant(DemoTenantID).Dropped[DropTaskPurged]; n != 1 {
 		t.Errorf("late events counted: %d, want 1", n)
 	}
 	if _, err := p.pipeline.tasks.get(ctx, DemoTenantID, "done"); !errors.Is(err, errTaskPurged) {

@@ -54,6 +54,7 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 	}
 	var res IngestResult
 	msgs := make([]nimbus.Message, 0, len(events))
+	tenants := make([]string, 0, len(events)) // of msgs, for the counters
 	for i := range events {
 		e := &events[i]
 		at := fmt.Sprintf("[%d]", i)
@@ -73,7 +74,7 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 		}
 		if !svc.WorkflowValid {
 			res.Ignored++
-			in.stats.Dropped("workflow invalid")
+			in.stats.Dropped(e.TenantID, DropWorkflowInvalid, "eventId", e.EventID, "service", svc.ID)
 			continue
 		}
 		body, err := json.Marshal(e)
@@ -81,11 +82,15 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 			return IngestResult{}, fmt.Errorf("encode event: %w", err)
 		}
 		msgs = append(msgs, nimbus.Message{ID: e.EventID, SessionID: SessionOf(e.TenantID, e.TaskID), Body: body})
+		tenants = append(tenants, x.TenantID())
 	}
 	if len(msgs) > 0 {
 		if err := in.events.Send(ctx, msgs...); err != nil {
 			return IngestResult{}, fmt.Errorf("queue events: %w", err)
 		}
+	}
+	for _, t := range tenants {
+		in.stats.Accepted(t, 1)
 	}
 	res.Accepted = len(msgs)
 	return res, nil

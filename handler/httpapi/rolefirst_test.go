@@ -20,6 +20,11 @@ var roleFree = map[string]string{
 	// has signed in, and every admin call the page makes is checked as any other.
 	"GET /console":           "the admin console's static page (redirect to /console/)",
 	"GET /console/{path...}": "the admin console's static assets and sign-in settings",
+	// The owner of a subscription reads its delivery log whatever their role (also after
+	// losing it: that is when they wonder why their flow stopped); app tokens still need the
+	// admin role first.
+	"GET /admin/v1/subscriptions/{id}/attempts":  "reading one's own delivery log",
+	"GET /manage/v1/subscriptions/{id}/attempts": "reading one's own delivery log",
 }
 
 var pathParam = regexp.MustCompile(`\{[^}]+\}`)

@@ -49,6 +49,8 @@ type Config struct {
 	ExternalTasks *app.ExternalTasks
 	Ingest        *app.Ingest
 	Failures      *app.Failures
+	Stats         *app.StatsView
+	Attempts      *app.AttemptLog
 	Dev           DevTokens
 	Demo          any // served at GET /dev/demo
 	// Console says how the admin console signs users in with Entra ID; dev sign-in follows Dev.
@@ -121,6 +123,8 @@ func (s *Server) register() {
 		s.handle("GET "+prefix+"/subscriptions", s.admin(s.listSubscriptions))
 		s.handle("GET "+prefix+"/delivery-failures", s.admin(s.listFailures))
 		s.handle("POST "+prefix+"/delivery-failures/replay", s.admin(s.replayFailures))
+		s.handle("GET "+prefix+"/stats", s.admin(s.stats))
+		s.handle("GET "+prefix+"/subscriptions/{id}/attempts", s.user(s.listAttempts))
 	}
 	if s.cfg.Dev != nil {
 		s.handle("POST /dev/token", s.devToken)

@@ -103,7 +103,8 @@ const (
 	TableDeliveryFailures  = "deliveryfailures"
 	TableCommandOutbox     = "commandoutbox"
 	TableExternalTasks     = "externaltasks"
+	TableDeliveryAttempts  = "deliveryattempts"
 )
 
 // AllTables lists every table the system uses, for adapters that create them at start.
-var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks}
+var AllTables = []string{TableDirectory, TableContacts, TableSubscriptions, TableSubscriptionIndex, TableTasks, TableDeliveryFailures, TableCommandOutbox, TableExternalTasks, TableDeliveryAttempts}
