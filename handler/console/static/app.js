@@ -24,7 +24,7 @@ function header(s) {
   }
   const parts = [el('span', { class: 'name', id: 'who-name', text: s.name })];
   if (s.isApp) {
-    const tenant = el('input', { id: 'acting-tenant', size: 36, value: s.tenant, 'aria-label': 'Tenant to act on', placeholder: 'tenant id' });
+    const tenant = el('input', { id: 'acting-tenant', size: 38, value: s.tenant, 'aria-label': 'Tenant to act on', placeholder: 'tenant id' });
     tenant.addEventListener('change', () => {
       setTenant(tenant.value.trim());
       route();

@@ -10,6 +10,13 @@ const LABELS = {
   active: 'active', suspended: 'suspended', dead: 'dead',
 };
 
+// ordered lists the known keys first, in a reading order, then any others the server adds.
+function ordered(counts, keys) {
+  const all = Object.entries(counts || {});
+  const known = keys.filter((k) => k in (counts || {})).map((k) => [k, counts[k]]);
+  return known.concat(all.filter(([k]) => !keys.includes(k)));
+}
+
 function card(title, entries) {
   return el('section', { class: 'card counters' }, el('h2', { text: title }),
     entries.length === 0
@@ -34,8 +41,8 @@ export async function countersView() {
       const dropped = Object.entries(ev.dropped || {}).map(([reason, n]) => [`dropped: ${reason}`, n]);
       body.replaceChildren(
         card('Events', [['accepted', ev.accepted || 0], ['stale', ev.stale || 0], ...dropped]),
-        card('Deliveries', Object.entries(s.deliveries || {})),
-        card('Subscriptions', Object.entries(s.subscriptions || {})),
+        card('Deliveries', ordered(s.deliveries, ['delivered', 'retried', 'deadLettered', 'subscriptionDead', 'withheld', 'putOff'])),
+        card('Subscriptions', ordered(s.subscriptions, ['active', 'suspended', 'dead'])),
         el('section', { class: 'card counters' }, el('h2', { text: 'Queues' }),
           (s.queues || []).length === 0 ? el('p', { class: 'muted', text: 'No queue figures.' })
             : el('table', { class: 'grid' },

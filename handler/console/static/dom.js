@@ -13,7 +13,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (value === true) node.setAttribute(key, '');
     else node.setAttribute(key, String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -75,8 +75,13 @@ export function origin(callback) {
   }
 }
 
-// badge is a coloured label for a status or outcome.
+// words turns an API value such as deadLetter into "dead letter".
+export function words(value) {
+  return String(value).replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+}
+
+// badge is a coloured label for a status or outcome; its class keeps the API's value.
 export function badge(value) {
-  const text = value || '–';
-  return el('span', { class: 'badge b-' + String(text).replace(/[^A-Za-z]/g, ''), text });
+  if (!value) return el('span', { class: 'badge', text: '–' });
+  return el('span', { class: 'badge b-' + String(value).replace(/[^A-Za-z]/g, ''), title: String(value), text: words(value) });
 }
