@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,10 +42,17 @@ func consoleBrowser(t *testing.T) (chromium, script string) {
 
 // The admin console, in a real headless browser against the real binary: a tenant admin
 // signs in through the dev issuer, sees the subscription and its failed attempts, replays the
-// dead letter and sees it delivered, and watches the counters.
+// dead letter and sees it delivered, and watches the counters; the operator acts on the
+// tenant; and an Entra sign-in (authorization code with PKCE) against a stand-in authority,
+// which the browser script answers, lets the tenant admin in too.
 func TestEndToEndConsoleInBrowser(t *testing.T) {
 	chromium, script := consoleBrowser(t)
-	f := startFlow(t, nil)
+	entra := map[string]string{
+		"NIMBUS_CONSOLE_AUTHORITY": "https://login.nimbusflow.test/organizations",
+		"NIMBUS_CONSOLE_CLIENT_ID": "console-test-client",
+		"NIMBUS_CONSOLE_SCOPE":     "api://nimbusflow-dev/user_impersonation",
+	}
+	f := startFlow(t, maps.Clone(entra))
 	cc := f.demo.Services.ContactCenter
 	// The callback fails first (a retry, then a permanent 400: a dead letter) and then works.
 	f.sink.script("/console-cb", answer{status: 503}, answer{status: 400})
@@ -73,6 +81,9 @@ func TestEndToEndConsoleInBrowser(t *testing.T) {
 		"NIMBUS_CONSOLE_SCREENSHOTS="+shots,
 		"NIMBUS_CHROMIUM="+chromium,
 	)
+	for k, v := range entra {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	out, err := cmd.CombinedOutput()
 	t.Logf("console test output:\n%s", out)
 	if err != nil {

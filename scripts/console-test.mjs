@@ -12,8 +12,13 @@
 //   NIMBUS_CONSOLE_EVENT         the event id of the dead letter
 //   NIMBUS_CONSOLE_SCREENSHOTS   directory for the screenshots
 //   NIMBUS_CHROMIUM              the browser (default /usr/bin/chromium)
+//   NIMBUS_CONSOLE_AUTHORITY, NIMBUS_CONSOLE_CLIENT_ID, NIMBUS_CONSOLE_SCOPE
+//                                the handler's Entra sign-in settings; the authority is a
+//                                stand-in that this script answers inside the browser
+//                                (authorization code with PKCE, checked as Entra would)
 // Exit status 0 when every step passed; 1 with the failing step otherwise.
 import { chromium } from "playwright-core";
+import { createHash } from "node:crypto";
 import { mkdtempSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +28,9 @@ const subscription = process.env.NIMBUS_CONSOLE_SUBSCRIPTION;
 const eventId = process.env.NIMBUS_CONSOLE_EVENT;
 const shots = process.env.NIMBUS_CONSOLE_SCREENSHOTS || mkdtempSync(join(tmpdir(), "nimbusflow-console-"));
 const executablePath = process.env.NIMBUS_CHROMIUM || "/usr/bin/chromium";
+const authority = process.env.NIMBUS_CONSOLE_AUTHORITY;
+const clientId = process.env.NIMBUS_CONSOLE_CLIENT_ID;
+const scope = process.env.NIMBUS_CONSOLE_SCOPE;
 if (!base || !subscription || !eventId) {
   console.error("console-test: set NIMBUS_CONSOLE_BASE, NIMBUS_CONSOLE_SUBSCRIPTION and NIMBUS_CONSOLE_EVENT");
   process.exit(2);
@@ -147,6 +155,15 @@ try {
   await snap("operator");
   await page.click("#sign-out");
 
+  if (authority) {
+    step = "sign in with Entra (authorization code with PKCE)";
+    await entraSignIn(page);
+    await page.locator(`tr[data-id="${subscription}"]`).waitFor();
+    if (new URL(page.url()).search) throw new Error(`the sign-in answer stayed in the address bar: ${page.url()}`);
+    await snap("entra");
+    await page.click("#sign-out");
+  }
+
   if (problems.length) throw new Error(problems.join("\n"));
   console.log(`console-test: all steps passed; screenshots in ${shots}`);
 } catch (err) {
@@ -161,4 +178,51 @@ try {
 } finally {
   await browser.close();
   rmSync(profile, { recursive: true, force: true });
+}
+
+// entraSignIn plays the authority for one sign-in: its authorize endpoint checks the request
+// and sends the browser back with a code; its token endpoint checks the PKCE verifier against
+// the challenge, as Entra does, and answers with an access token (a dev token of the tenant
+// admin, which the handler accepts).
+async function entraSignIn(page) {
+  const base64url = (buf) => buf.toString("base64").replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const code = "code-" + Date.now();
+  const redirect = `${base}/console/`;
+  let challenge = "";
+  let redeemed = false;
+  const demo = await (await fetch(`${base}/dev/demo`)).json();
+  const minted = await (await fetch(`${base}/dev/token`, {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ tenantId: demo.tenantId, upn: demo.users.tenantAdmin }),
+  })).json();
+  const cors = { "Access-Control-Allow-Origin": base, "Access-Control-Allow-Headers": "content-type" };
+  await page.route((url) => url.href.startsWith(`${authority}/oauth2/v2.0/authorize?`), async (route) => {
+    const q = new URL(route.request().url()).searchParams;
+    const want = { client_id: clientId, response_type: "code", redirect_uri: redirect, scope, code_challenge_method: "S256" };
+    for (const [k, v] of Object.entries(want)) {
+      if (q.get(k) !== v) problems.push(`authorize: ${k} is ${q.get(k)}, want ${v}`);
+    }
+    challenge = q.get("code_challenge") || "";
+    if (!/^[A-Za-z0-9_-]{43}$/.test(challenge) || !q.get("state")) problems.push(`authorize: challenge ${challenge}, state ${q.get("state")}`);
+    await route.fulfill({ status: 302, headers: { Location: `${redirect}?code=${code}&state=${encodeURIComponent(q.get("state"))}` } });
+  });
+  await page.route((url) => url.href === `${authority}/oauth2/v2.0/token`, async (route) => {
+    const req = route.request();
+    if (req.method() === "OPTIONS") return route.fulfill({ status: 204, headers: cors });
+    const f = new URLSearchParams(req.postData() || "");
+    const verifier = f.get("code_verifier") || "";
+    const ok = f.get("grant_type") === "authorization_code" && f.get("code") === code && f.get("client_id") === clientId &&
+      f.get("redirect_uri") === redirect && verifier.length >= 43 && base64url(createHash("sha256").update(verifier).digest()) === challenge;
+    if (!ok) {
+      problems.push(`token: the request does not redeem the code with its verifier: ${req.postData()}`);
+      return route.fulfill({ status: 400, headers: cors, contentType: "application/json", body: JSON.stringify({ error: "invalid_grant", error_description: "The code or verifier is wrong." }) });
+    }
+    redeemed = true;
+    return route.fulfill({ status: 200, headers: cors, contentType: "application/json", body: JSON.stringify({ token_type: "Bearer", access_token: minted.access_token, expires_in: 3600 }) });
+  });
+  await page.locator("#entra-signin").click();
+  await page.locator("#who-name").waitFor();
+  if (!redeemed) throw new Error("the page signed in without redeeming the code");
+  if ((await page.locator("#who-name").innerText()) !== demo.users.tenantAdmin) throw new Error("the Entra sign-in shows another user");
+  if (await page.evaluate(() => sessionStorage.getItem("nimbus.console.pkce"))) throw new Error("the PKCE verifier outlived the sign-in");
 }
