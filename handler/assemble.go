@@ -66,6 +66,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 	dir := app.NewDirectory(store.Table(nimbus.TableDirectory), 0)
 	books := app.NewAddressBooks(dir, store.Table(nimbus.TableContacts), cfg.maxContacts)
 	pipe := wirePipeline(cfg, log, dir, store, queues)
+	pipe.statsView = app.NewStatsView(pipe.stats, dir, pipe.subs, queueGauges(a.queues))
 	a.parts = pipe
 	a.closes = append(a.closes, func() error {
 		flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -118,7 +119,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		Subscriptions: pipe.subs,
 		Ingest:        pipe.ingest,
 		Failures:      pipe.failures,
-		Stats:         app.NewStatsView(pipe.stats, dir, pipe.subs, queueGauges(a.queues)),
+		Stats:         pipe.statsView,
 		Attempts:      pipe.attempts,
 		Tasks:         pipe.tasks,
 		ExternalTasks: pipe.externalTasks,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -59,32 +60,7 @@ func TestBenchPipeline(t *testing.T) {
 		t.Cleanup(func() { os.RemoveAll(dir) })
 		env["NIMBUS_DATA_DIR"], dataDir = dir, dir
 	}
-	f := startFlow(t, env)
-	s := newBenchSink(t)
-	c := &benchCore{f: f, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}}
-	cc := f.demo.Services.ContactCenter
-	all := []string{"WorkflowStarted", "SystemAccepted", "ParameterUpdated", "InQueue", "QueueLeft", "ConnectedToUser", "Terminated"}
-	r := f.call("POST", "/v1/triggers/tasks", f.owner, map[string]any{"config": map[string]any{"url": s.srv.URL + "/flow", "services": []string{cc}, "taskEvents": all}})
-	if r.status != 201 {
-		t.Fatalf("register trigger: %d %s", r.status, r.body)
-	}
-	pid := f.cmd.Process.Pid
-
-	// Warm-up: a few task lifecycles, so connections, caches and the bbolt file exist, and
-	// so the baseline can post a notification exactly as the pipeline writes them.
-	warm := s.begin("warm-", 200, true)
-	var batch []nimbus.IngestEvent
-	for i := range 200 {
-		batch = append(batch, benchEvent(f, cc, "warm-", i, fmt.Sprintf("warm-%d", i%20), i/20+1, 10))
-	}
-	c.post(t, benchJSON(t, batch))
-	if t.Failed() {
-		t.FailNow()
-	}
-	if !warm.wait(30 * time.Second) {
-		t.Fatalf("warm-up: %d of 200 notifications arrived", warm.unique.Load())
-	}
-	template := warm.medianBody()
+	f, s, c, cc, pid, template := benchSetup(t, env)
 
 	// 1. Latency and RSS at a steady 1,000 events/s.
 	lat := benchPaced(t, s, c, cc, rate, seconds, pid)
@@ -94,6 +70,24 @@ func TestBenchPipeline(t *testing.T) {
 	burst := benchBurst(t, s, c, cc, n, tasks, ingestClients, batchSize, pid)
 	base2, cpu2 := benchBaseline(t, s, template, "base2-", n, baseConc)
 	base := (base1 + base2) / 2
+
+	// 3. The same paced run and burst on a second handler with the delivery log off, after
+	// the first one stopped: the delivery log's cost.
+	f.stop()
+	offEnv := maps.Clone(env)
+	offEnv["NIMBUS_DELIVERY_LOG"] = "false"
+	delete(offEnv, "NIMBUS_DATA_DIR") // a fresh store
+	if parent := os.Getenv("NIMBUS_BENCH_DATA_DIR"); parent != "" {
+		dir, err := os.MkdirTemp(parent, "nimbus-bench-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		offEnv["NIMBUS_DATA_DIR"] = dir
+	}
+	_, sOff, cOff, ccOff, pidOff, _ := benchSetup(t, offEnv)
+	latOff := benchPaced(t, sOff, cOff, ccOff, rate, seconds, pidOff)
+	burstOff := benchBurst(t, sOff, cOff, ccOff, n, tasks, ingestClients, batchSize, pidOff)
 
 	benchNote("handler: standalone, embedded store and queue in %s, default settings but NIMBUS_LOG_LEVEL=warn", dataDir)
 	benchNote("notification body: %d bytes (a real one, captured from the warm-up)", len(template))
@@ -107,6 +101,7 @@ func TestBenchPipeline(t *testing.T) {
 	benchNote("latency split: ingest request → 202 (durably queued) p50 %s p99 %s; 202 → sink (queue, fan-out, delivery queue, POST) p50 %s p99 %s",
 		benchMS(benchPct(lat.ingest, 0.5)), benchMS(benchPct(lat.ingest, 0.99)), benchMS(benchPct(lat.after, 0.5)), benchMS(benchPct(lat.after, 0.99)))
 	benchNote("RSS: VmRSS of the handler from /proc/%d/status every 100 ms from the first paced event to the last notification (%d samples)", pid, len(lat.rss))
+	benchNote("delivery log: the figures above are with it on (the default); \"log off\" repeats the paced run and the burst on a fresh handler with NIMBUS_DELIVERY_LOG=false, started after the first stopped")
 
 	ratio := burst.rate / base
 	benchLine("throughput (a) raw loopback POST", fmt.Sprintf("%.0f events/s", base), "", "")
@@ -118,6 +113,10 @@ func TestBenchPipeline(t *testing.T) {
 	benchLine("latency max @1000/s", benchMS(lat.pct(1)), "", "")
 	benchLine("RSS median @1000/s", fmt.Sprintf("%.1f MB", benchMB(benchMedian(lat.rss))), "", "")
 	benchLine("RSS max @1000/s", fmt.Sprintf("%.1f MB", benchMB(benchMax(lat.rss))), "< 60 MB", benchVerdict(benchMB(benchMax(lat.rss)) < 60))
+	benchLine("throughput (b) end to end, log off", fmt.Sprintf("%.0f events/s", burstOff.rate), "", "")
+	benchLine("throughput log on / log off", fmt.Sprintf("%.2f", burst.rate/burstOff.rate), "", "")
+	benchLine("latency p99 @1000/s, log off", benchMS(latOff.pct(0.99)), "", "")
+	benchLine("RSS max @1000/s, log off", fmt.Sprintf("%.1f MB", benchMB(benchMax(latOff.rss))), "", "")
 }
 
 // benchSenders is the number of core connections of the paced run.

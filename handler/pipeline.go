@@ -23,6 +23,7 @@ type pipelineParts struct {
 	tasks         *app.Tasks
 	externalTasks *app.ExternalTasks
 	stats         *app.Stats
+	statsView     *app.StatsView
 	// attempts is the delivery log, read by the admin API; it records attempts only when
 	// NIMBUS_DELIVERY_LOG is on.
 	attempts *app.AttemptLog
@@ -54,6 +55,7 @@ func wirePipeline(cfg config, log *slog.Logger, dir *app.Directory, store nimbus
 	}
 	if cfg.deliveryLog {
 		p.deliverer.SetAttemptLog(p.attempts)
+		p.pipeline.SetAttemptLog(p.attempts)
 	}
 	p.pipeline.Terminated = external.Released
 	p.deliverer.SetMaxPerSubscription(cfg.callbackPolicy.maxPerSub)

@@ -46,6 +46,10 @@ func serve(ctx context.Context, cfg config, a *assembly, log *slog.Logger, stdou
 	if cfg.mode != modeFunctions {
 		printBanner(stdout, "http://"+ln.Addr().String(), a)
 	}
+	if err := serveMetrics(ctx, cfg, a, log); err != nil {
+		ln.Close()
+		return err
+	}
 	consumers := consume(ctx, a, log)
 	go flushOutbox(ctx, a.parts.commands, log)
 	if cfg.mode != modeFunctions {

@@ -35,8 +35,8 @@ const (
 	attemptBuffer     = 4096
 	attemptFlushEvery = 500 * time.Millisecond
 	// attemptTrimEvery is how many rows a partition gets between two trims of it to
-	// AttemptLogPerSubscription.
-	attemptTrimEvery = 200
+	// AttemptLogPerSubscription, so it holds at most their sum.
+	attemptTrimEvery = 500
 	// attemptSweepEvery is how often every partition is trimmed to AttemptLogKeep, so the log
 	// of a quiet or removed subscription ages out too.
 	attemptSweepEvery = time.Hour

@@ -5,13 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
-// attemptWriteTimeout bounds one flush, so a storage outage cannot hold the writer forever.
-const attemptWriteTimeout = 30 * time.Second
+const (
+	// attemptWriteTimeout bounds one flush, so a storage outage cannot hold the writer forever.
+	attemptWriteTimeout = 30 * time.Second
+	// attemptWriters is how many batches one flush writes at once.
+	attemptWriters = 8
+)
 
 // run is the writer: it collects records for attemptFlushEvery (or until the buffer holds a
 // batch's worth), writes them in one batch per subscription, and trims what grew too long.
@@ -80,20 +85,49 @@ func (l *AttemptLog) write(pending []pendingAttempt) {
 		byPartition[pk] = append(byPartition[pk], nimbus.BatchOp{Kind: nimbus.BatchUpsert, RowKey: attemptRowKey(p.rec.Time, p.rec.AttemptID), Data: data})
 	}
 	for _, pk := range order {
-		ops := byPartition[pk]
 		if err := l.register(ctx, pk); err != nil {
 			l.log.Warn("delivery log not written", "err", err)
 			return
 		}
+	}
+	// All chunks are written at once: the embedded store merges concurrent batches into one
+	// transaction, and Azure serves them in parallel.
+	var (
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, attemptWriters)
+		errs = make(chan error, 1)
+	)
+	for _, pk := range order {
+		ops := byPartition[pk]
+		// Records beyond the bound would be trimmed at once: only the newest are written.
+		if len(ops) > AttemptLogPerSubscription {
+			ops = ops[len(ops)-AttemptLogPerSubscription:]
+		}
+		l.sinceTrim[pk] += len(ops)
 		for len(ops) > 0 {
 			n := min(len(ops), nimbus.MaxBatch)
-			if err := l.table.Batch(ctx, pk, ops[:n]); err != nil {
-				l.log.Warn("delivery log not written", "records", len(ops), "err", err)
-				return
-			}
+			chunk := ops[:n]
 			ops = ops[n:]
-			l.sinceTrim[pk] += n
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if err := l.table.Batch(ctx, pk, chunk); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}()
 		}
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		l.log.Warn("delivery log not written", "records", len(pending), "err", err)
+	default:
+	}
+	for _, pk := range order {
 		if l.sinceTrim[pk] >= attemptTrimEvery {
 			if err := l.trim(ctx, pk); err != nil {
 				l.log.Warn("delivery log not trimmed", "err", err)
@@ -116,12 +150,13 @@ func (l *AttemptLog) register(ctx context.Context, pk string) error {
 }
 
 // trim deletes the partition's rows past AttemptLogPerSubscription or older than
-// AttemptLogKeep. It reports whether the partition is now empty.
+// AttemptLogKeep.
 func (l *AttemptLog) trim(ctx context.Context, pk string) error {
 	_, err := l.trimPartition(ctx, pk)
 	return err
 }
 
+// trimPartition is trim that also reports whether the partition is now empty.
 func (l *AttemptLog) trimPartition(ctx context.Context, pk string) (empty bool, err error) {
 	delete(l.sinceTrim, pk)
 	cutoff := l.now().Add(-AttemptLogKeep)

@@ -214,13 +214,13 @@ func (d *Deliverer) settle(ctx context.Context, sub nimbus.Subscription, del Del
 		return nil
 	case nimbus.OutcomeGone:
 		d.record(&del, sub.Kind, OutcomeSubscriptionDead, LogSubscriptionDead, a, latency)
-		d.stats.log.Warn("subscription dead: the callback answered 410 Gone", "tenant", sub.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID)
+		d.stats.log.Warn("subscription dead: the callback answered 410 Gone", "tenant", sub.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID, "service", del.serviceID(), "status", a.Status)
 		return d.subs.SetStatus(ctx, sub.TenantID, sub.ID, nimbus.StatusDead, "The callback answered 410 Gone.", 0)
 	case nimbus.OutcomeNotFound:
 		streak := sub.NotFoundStreak + 1
 		if streak >= maxNotFound {
 			d.record(&del, sub.Kind, OutcomeSubscriptionDead, LogSubscriptionDead, a, latency)
-			d.stats.log.Warn("subscription dead: the callback answered 404 repeatedly", "tenant", sub.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID, "times", streak)
+			d.stats.log.Warn("subscription dead: the callback answered 404 repeatedly", "tenant", sub.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID, "service", del.serviceID(), "times", streak)
 			return d.subs.SetStatus(ctx, sub.TenantID, sub.ID, nimbus.StatusDead, fmt.Sprintf("The callback answered 404 Not Found %d times in a row.", streak), streak)
 		}
 		if err := d.subs.SetStatus(ctx, sub.TenantID, sub.ID, sub.Status, sub.StatusReason, streak); err != nil {
@@ -231,7 +231,7 @@ func (d *Deliverer) settle(ctx context.Context, sub nimbus.Subscription, del Del
 		return d.retry(ctx, sub, del, session, a, latency)
 	}
 	d.record(&del, sub.Kind, OutcomeDeadLettered, LogDeadLetter, a, latency)
-	d.stats.log.Warn("dead letter: the callback refused the notification", "tenant", sub.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID, "status", a.Status, "error", a.Err)
+	d.stats.log.Warn("dead letter: the callback refused the notification", "tenant", sub.TenantID, "eventId", del.EventID, "subscriptionId", sub.ID, "service", del.serviceID(), "status", a.Status, "error", a.Err)
 	return d.failures.Record(ctx, del, a)
 }
 
@@ -243,11 +243,11 @@ func (d *Deliverer) retry(ctx context.Context, sub nimbus.Subscription, del Deli
 	at, step, ok := nimbus.NextAttempt(d.schedule, del.FirstAttempt, now, del.Step, a)
 	if !ok {
 		d.record(&del, sub.Kind, OutcomeDeadLettered, LogDeadLetter, a, latency)
-		d.stats.log.Warn("dead letter: retries exhausted", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "attempts", del.Attempt, "status", a.Status, "error", a.Err)
+		d.stats.log.Warn("dead letter: retries exhausted", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "service", del.serviceID(), "attempts", del.Attempt, "status", a.Status, "error", a.Err)
 		return d.failures.Record(ctx, del, a)
 	}
 	d.record(&del, sub.Kind, OutcomeRetried, LogRetry, a, latency)
-	d.stats.log.Debug("delivery retry scheduled", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "attempt", del.Attempt+1, "delay", at.Sub(now).Round(time.Millisecond).String(), "at", at, "status", a.Status, "error", a.Err)
+	d.stats.log.Debug("delivery retry scheduled", "tenant", del.TenantID, "eventId", del.EventID, "subscriptionId", del.SubscriptionID, "service", del.serviceID(), "attempt", del.Attempt+1, "delay", at.Sub(now).Round(time.Millisecond).String(), "at", at, "status", a.Status, "error", a.Err)
 	next := del
 	next.Attempt++
 	next.Step, next.PutOff = step, 0

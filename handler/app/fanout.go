@@ -20,6 +20,7 @@ type Pipeline struct {
 	tasks      taskStore
 	deliveries nimbus.Queue
 	stats      *Stats
+	attempts   *AttemptLog // nil: the delivery log is off
 	now        func() time.Time
 	// Terminated, when set, is told about every external task core reports terminated, so
 	// its open-task slot is freed.
@@ -120,8 +121,7 @@ func (p *Pipeline) fanOut(ctx context.Context, x *nimbus.Index, svc *nimbus.Serv
 		if chk, err := p.subs.RecheckOwner(ctx, x, sub, svc.ID); err != nil {
 			return err
 		} else if !chk.Deliver {
-			p.stats.Delivery(sub.TenantID, OutcomeWithheld)
-			p.stats.withheld(sub, e.EventID, svc.ID, chk.Reason)
+			p.withheld(sub, e, svc.ID, chk.Reason)
 			continue
 		}
 		payload, err := json.Marshal(nimbus.NewTaskEventData(task, e, svc, sub.Legacy))

@@ -100,3 +100,26 @@ func (s *Subscriptions) CountByStatus(ctx context.Context, tenant string) (map[s
 	}
 	return out, nil
 }
+
+// SubscriptionTotals counts subscriptions by status over the tenants that had events or
+// deliveries since the process started (the store cannot list tenants cheaply), for the
+// metrics.
+func (v *StatsView) SubscriptionTotals(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	for _, st := range SubscriptionStatusesCounted {
+		out[string(st)] = 0
+	}
+	for tenant := range v.stats.Snapshot().Tenants {
+		if tenant == "" {
+			continue
+		}
+		n, err := v.subs.CountByStatus(ctx, tenant)
+		if err != nil {
+			return nil, err
+		}
+		for k, c := range n {
+			out[k] += c
+		}
+	}
+	return out, nil
+}
