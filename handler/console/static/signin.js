@@ -100,11 +100,15 @@ async function devSection(done) {
   const upn = el('input', { id: 'dev-upn', name: 'upn', list: 'dev-users', size: 30, value: demo ? demo.users.tenantAdmin : '' });
   const list = el('datalist', { id: 'dev-users' }, users.map(([role, name]) => el('option', { value: name, text: role })));
   const upnRow = el('label', {}, 'User (UPN) ', upn, list);
-  const sync = () => { upnRow.hidden = kind.value === 'app'; };
+  const tenantLabel = el('span', { text: 'Tenant' });
+  const sync = () => {
+    upnRow.hidden = kind.value === 'app';
+    tenantLabel.textContent = kind.value === 'app' ? 'Tenant to act on' : 'Tenant';
+  };
   kind.addEventListener('change', sync);
   const form = el('form', { id: 'dev-form', class: 'stack' },
     el('label', {}, 'Sign in as ', kind),
-    el('label', {}, 'Tenant ', tenant),
+    el('label', {}, tenantLabel, tenant),
     upnRow,
     el('button', { class: 'primary', type: 'submit' }, 'Get a dev token'));
   form.addEventListener('submit', async (ev) => {
