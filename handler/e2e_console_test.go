@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -61,6 +62,16 @@ func TestEndToEndConsoleInBrowser(t *testing.T) {
 	f.ingest(ev)
 	f.sink.wait("/console-cb", 2, 15*time.Second)
 	f.deadLetters(t, sub, 1, 10*time.Second)
+	// Three more dead letters, of another subscription, to replay as a selection and by time.
+	f.sink.script("/console-more", answer{status: 400}, answer{status: 400}, answer{status: 400})
+	more := f.trigger(f.owner, "/console-more", []string{cc}, []string{"SystemAccepted"}, nil, nil)
+	var moreIDs []string
+	for i := range 3 {
+		e := f.ev(fmt.Sprintf("console-more-%d", i), 1, "SystemAccepted", cc, "Audio", "Inbound")
+		moreIDs = append(moreIDs, e["eventId"].(string))
+		f.ingest(e)
+	}
+	f.deadLetters(t, more, 3, 15*time.Second)
 
 	shots := os.Getenv("NIMBUS_CONSOLE_SCREENSHOTS")
 	if shots == "" {
@@ -78,6 +89,9 @@ func TestEndToEndConsoleInBrowser(t *testing.T) {
 		"NIMBUS_CONSOLE_BASE="+f.base,
 		"NIMBUS_CONSOLE_SUBSCRIPTION="+sub,
 		"NIMBUS_CONSOLE_EVENT="+ev["eventId"].(string),
+		"NIMBUS_CONSOLE_MORE_EVENTS="+strings.Join(moreIDs, ","),
+		// Four events; one retry (503); four dead letters (400); four replays delivered.
+		"NIMBUS_CONSOLE_EXPECT=accepted=4,delivered=4,retried=1,deadLettered=4",
 		"NIMBUS_CONSOLE_SCREENSHOTS="+shots,
 		"NIMBUS_CHROMIUM="+chromium,
 	)
@@ -94,6 +108,7 @@ func TestEndToEndConsoleInBrowser(t *testing.T) {
 	if got[2].header.Get("webhook-id") != got[1].header.Get("webhook-id") {
 		t.Errorf("the replay changed the webhook-id")
 	}
+	f.sink.wait("/console-more", 6, 15*time.Second)
 	if !strings.Contains(string(out), "all steps passed") {
 		t.Errorf("the console test did not report success")
 	}

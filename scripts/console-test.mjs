@@ -9,7 +9,10 @@
 // with:
 //   NIMBUS_CONSOLE_BASE          the handler's base URL, e.g. http://127.0.0.1:7071
 //   NIMBUS_CONSOLE_SUBSCRIPTION  the subscription id to look for
-//   NIMBUS_CONSOLE_EVENT         the event id of the dead letter
+//   NIMBUS_CONSOLE_EVENT         the event id of the subscription's dead letter
+//   NIMBUS_CONSOLE_MORE_EVENTS   three more dead letters' event ids (comma-separated), of
+//                                another subscription whose callback now works too
+//   NIMBUS_CONSOLE_EXPECT        the counters to see at the end, e.g. delivered=4,retried=1
 //   NIMBUS_CONSOLE_SCREENSHOTS   directory for the screenshots
 //   NIMBUS_CHROMIUM              the browser (default /usr/bin/chromium)
 //   NIMBUS_CONSOLE_AUTHORITY, NIMBUS_CONSOLE_CLIENT_ID, NIMBUS_CONSOLE_SCOPE
@@ -26,13 +29,15 @@ import { join } from "node:path";
 const base = process.env.NIMBUS_CONSOLE_BASE;
 const subscription = process.env.NIMBUS_CONSOLE_SUBSCRIPTION;
 const eventId = process.env.NIMBUS_CONSOLE_EVENT;
+const moreEvents = (process.env.NIMBUS_CONSOLE_MORE_EVENTS || "").split(",").filter(Boolean);
+const expect = Object.fromEntries((process.env.NIMBUS_CONSOLE_EXPECT || "").split(",").filter(Boolean).map((kv) => kv.split("=")));
 const shots = process.env.NIMBUS_CONSOLE_SCREENSHOTS || mkdtempSync(join(tmpdir(), "nimbusflow-console-"));
 const executablePath = process.env.NIMBUS_CHROMIUM || "/usr/bin/chromium";
 const authority = process.env.NIMBUS_CONSOLE_AUTHORITY;
 const clientId = process.env.NIMBUS_CONSOLE_CLIENT_ID;
 const scope = process.env.NIMBUS_CONSOLE_SCOPE;
-if (!base || !subscription || !eventId) {
-  console.error("console-test: set NIMBUS_CONSOLE_BASE, NIMBUS_CONSOLE_SUBSCRIPTION and NIMBUS_CONSOLE_EVENT");
+if (!base || !subscription || !eventId || moreEvents.length !== 3 || Object.keys(expect).length === 0) {
+  console.error("console-test: set NIMBUS_CONSOLE_BASE, NIMBUS_CONSOLE_SUBSCRIPTION, NIMBUS_CONSOLE_EVENT, NIMBUS_CONSOLE_MORE_EVENTS (three ids) and NIMBUS_CONSOLE_EXPECT");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -103,6 +108,18 @@ try {
   if (!failed.includes(eventId) || !failed.includes("400")) throw new Error(`the dead-lettered attempt shows ${failed}`);
   await snap("attempts-failed");
 
+  step = "page through the attempts";
+  // One attempt a page: newest first (the dead letter), then the retry, then nothing older.
+  await page.goto(`${base}/console/#/subscriptions/${subscription}?limit=1`);
+  await page.locator('tr[data-outcome="deadLetter"]').waitFor();
+  await page.click("#attempts-older");
+  await page.locator('tr[data-outcome="retry"]').waitFor();
+  if (await page.locator("tbody tr").count() !== 1) throw new Error("a page of one attempt shows more");
+  if (!(await page.isDisabled("#attempts-older"))) throw new Error("the oldest attempt's page offers older ones");
+  await page.click("#attempts-newer");
+  await page.locator('tr[data-outcome="deadLetter"]').waitFor();
+  if (!(await page.isDisabled("#attempts-newer"))) throw new Error("the newest page offers newer ones");
+
   step = "replay the dead letter";
   await page.click('#nav a[data-view="dead-letters"]');
   const letter = page.locator("tbody tr", { hasText: eventId });
@@ -110,8 +127,29 @@ try {
   await snap("dead-letters");
   await letter.locator("button.replay-one").click();
   await page.locator("#notice", { hasText: "Replayed 1 dead letter" }).waitFor();
-  await page.locator("p.empty", { hasText: "No dead letters." }).waitFor();
+  await letter.waitFor({ state: "detached" });
   await snap("replayed");
+
+  step = "replay a selection of dead letters";
+  await page.check(`input[aria-label="Select ${moreEvents[0]}"]`);
+  await page.check(`input[aria-label="Select ${moreEvents[1]}"]`);
+  await page.locator("#dl-replay-selected", { hasText: "Replay selected (2)" }).click();
+  await page.locator("#notice", { hasText: "Replayed 2 dead letters" }).waitFor();
+  await page.locator("#dl-count", { hasText: "1 dead letter." }).waitFor();
+  if (!(await page.locator("tbody tr", { hasText: moreEvents[2] }).count())) throw new Error("the dead letter left out of the selection was replayed too");
+
+  step = "replay a time range";
+  // datetime-local takes the browser's local time: ten minutes either side of now.
+  const [since, until] = await page.evaluate(() => [-600e3, 600e3].map((d) => {
+    const t = new Date(Date.now() + d);
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`;
+  }));
+  await page.fill("#dl-since", since);
+  await page.fill("#dl-until", until);
+  await page.click("#dl-range button[type=submit]");
+  await page.locator("#notice", { hasText: "Replayed 1 dead letter" }).waitFor();
+  await page.locator("p.empty", { hasText: "No dead letters." }).waitFor();
 
   step = "see the replay delivered";
   await page.goto(`${base}/console/#/subscriptions/${subscription}`);
@@ -128,14 +166,13 @@ try {
 
   step = "watch the live counters";
   await page.click('#nav a[data-view="counters"]');
-  // The scenario: one event; one retry (503), one dead letter (400), one delivery (the replay).
   // The view polls, so the figures may take a round to arrive.
-  for (const key of ["delivered", "retried", "deadLettered"]) {
+  for (const [key, want] of Object.entries(expect)) {
     const cell = page.locator(`dd[data-counter="${key}"]`);
     await cell.waitFor();
     const until = Date.now() + WAIT;
-    while ((await cell.innerText()) !== "1") {
-      if (Date.now() > until) throw new Error(`the ${key} counter shows ${await cell.innerText()}, want 1`);
+    while ((await cell.innerText()) !== want) {
+      if (Date.now() > until) throw new Error(`the ${key} counter shows ${await cell.innerText()}, want ${want}`);
       await page.waitForTimeout(250);
     }
   }

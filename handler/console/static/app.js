@@ -60,7 +60,7 @@ async function route() {
   try {
     if (parts[0] === 'subscriptions' && parts[1]) {
       markNav('subscriptions');
-      await attemptsView(parts[1]);
+      await attemptsView(parts[1], params.get('limit'));
     } else if (parts[0] === 'dead-letters') {
       markNav('dead-letters');
       await deadLettersView(params.get('subscriptionId') || '');

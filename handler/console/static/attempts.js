@@ -3,9 +3,12 @@
 import { el, show, table, when, badge } from './dom.js';
 import { api } from './session.js';
 
+// PAGE is the page size unless the address asks for another (#/subscriptions/{id}?limit=10).
 const PAGE = 25;
 
-export async function attemptsView(id) {
+export async function attemptsView(id, limitParam) {
+  const asked = Number.parseInt(limitParam || '', 10);
+  const limit = asked >= 1 && asked <= 200 ? asked : PAGE;
   // pages holds the token of each page shown so far; the first page has none.
   const pages = [''];
   const body = el('div', {}, el('p', { class: 'muted', text: 'Loading…' }));
@@ -25,7 +28,7 @@ export async function attemptsView(id) {
     newer.disabled = older.disabled = true;
     let page;
     try {
-      page = await api('GET', `/subscriptions/${encodeURIComponent(id)}/attempts`, { query: { limit: String(PAGE), next: pages[pages.length - 1] } });
+      page = await api('GET', `/subscriptions/${encodeURIComponent(id)}/attempts`, { query: { limit: String(limit), next: pages[pages.length - 1] } });
     } catch (e) {
       body.replaceChildren(el('p', { class: 'notice error', text: e.message }));
       return;
