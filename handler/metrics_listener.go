@@ -25,7 +25,7 @@ func serveMetrics(ctx context.Context, cfg config, a *assembly, log *slog.Logger
 	}
 	ln, err := net.Listen("tcp", cfg.metricsAddr)
 	if err != nil {
-		return fmt.Errorf("listen for metrics on %s: %w", cfg.metricsAddr, err)
+		return fmt.Errorf("listen for metrics on %s (NIMBUS_METRICS_ADDR): %w", cfg.metricsAddr, err)
 	}
 	src := metrics.Source{Stats: a.parts.stats, Queues: queueGauges(a.queues), Lost: a.parts.attempts.Lost,
 		Subscriptions: a.parts.statsView.SubscriptionTotals}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
@@ -78,7 +79,7 @@ func (l *AttemptLog) authorize(ctx context.Context, caller nimbus.Caller, tenant
 	if admin == nil {
 		return nil
 	}
-	if caller.TenantID != sub.TenantID || nimbus.FoldUPN(sub.OwnerUPN) != nimbus.FoldUPN(caller.UPN) {
+	if caller.IsApp || !strings.EqualFold(caller.TenantID, sub.TenantID) || nimbus.FoldUPN(sub.OwnerUPN) != nimbus.FoldUPN(caller.UPN) {
 		return notFound
 	}
 	return nil

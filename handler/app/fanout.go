@@ -69,17 +69,17 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 	}
 	svc, ok := x.ServiceByUPN(e.ServiceUPN)
 	if !ok {
-		p.stats.Dropped(e.TenantID, DropUnknownService, "eventId", e.EventID, "serviceUpn", e.ServiceUPN)
+		p.stats.Dropped(x.TenantID(), DropUnknownService, "eventId", e.EventID, "serviceUpn", e.ServiceUPN)
 		return nil
 	}
 	if !svc.WorkflowValid {
-		p.stats.Dropped(e.TenantID, DropWorkflowInvalid, "eventId", e.EventID, "service", svc.ID)
+		p.stats.Dropped(x.TenantID(), DropWorkflowInvalid, "eventId", e.EventID, "service", svc.ID)
 		return nil
 	}
 
 	st, err := p.tasks.get(ctx, e.TenantID, e.TaskID)
 	if errors.Is(err, errTaskPurged) {
-		p.stats.Dropped(e.TenantID, DropTaskPurged, "eventId", e.EventID, "service", svc.ID)
+		p.stats.Dropped(x.TenantID(), DropTaskPurged, "eventId", e.EventID, "service", svc.ID)
 		return nil
 	}
 	if err != nil && !errors.Is(err, nimbus.ErrNotFound) {
@@ -88,7 +88,7 @@ func (p *Pipeline) ProcessEvent(ctx context.Context, m nimbus.Message) error {
 	task := &st.task // a zero task when none is stored: Apply starts it
 	switch task.Apply(&e, svc.ID, p.now().UTC()) {
 	case nimbus.Stale:
-		p.stats.Stale(e.TenantID, "eventId", e.EventID, "service", svc.ID)
+		p.stats.Stale(x.TenantID(), "eventId", e.EventID, "service", svc.ID)
 		return nil
 	case nimbus.Applied:
 		if err := p.fanOut(ctx, x, svc, task, &e, m.EnqueuedAt); err != nil {

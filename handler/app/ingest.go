@@ -74,7 +74,7 @@ func (in *Ingest) Accept(ctx context.Context, caller nimbus.Caller, events []nim
 		}
 		if !svc.WorkflowValid {
 			res.Ignored++
-			in.stats.Dropped(e.TenantID, DropWorkflowInvalid, "eventId", e.EventID, "service", svc.ID)
+			in.stats.Dropped(x.TenantID(), DropWorkflowInvalid, "eventId", e.EventID, "service", svc.ID)
 			continue
 		}
 		body, err := json.Marshal(e)
