@@ -132,6 +132,7 @@ func assemble(ctx context.Context, cfg config, log *slog.Logger) (*assembly, err
 		ExternalTasks: pipe.externalTasks,
 		Scheduler:     pipe.scheduler.app,
 		Transcripts:   pipe.transcripts,
+		Console:       cfg.console,
 	}
 	if dev != nil {
 		api.Dev = dev

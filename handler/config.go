@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nimbusflow/connector/handler/app"
+	"github.com/nimbusflow/connector/handler/console"
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
@@ -75,8 +76,9 @@ type config struct {
 	httpTimeouts      httpTimeouts
 	housekeepingEvery time.Duration // NIMBUS_HOUSEKEEPING_INTERVAL: standalone housekeeping ticker
 
-	metricsAddr string // NIMBUS_METRICS_ADDR: the Prometheus listener; empty: off
-	deliveryLog bool   // NIMBUS_DELIVERY_LOG: record every attempt in the delivery log
+	console     console.Settings // NIMBUS_CONSOLE_*: the admin console's Entra sign-in
+	metricsAddr string           // NIMBUS_METRICS_ADDR: the Prometheus listener; empty: off
+	deliveryLog bool             // NIMBUS_DELIVERY_LOG: record every attempt in the delivery log
 }
 
 // httpTimeouts bound how long one client may hold a connection, so that slow or stalled
@@ -268,6 +270,9 @@ func loadConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	cfg.logFormat = env("NIMBUS_LOG_FORMAT", logDefault)
 	cfg.logLevel = env("NIMBUS_LOG_LEVEL", "info")
+	if cfg.console, err = consoleConfig(getenv); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 

@@ -17,7 +17,7 @@ import (
 // httpFunctions are the Azure Functions of kind HTTP. With enableForwardingHttpRequest the
 // host forwards their requests on the original path; without it, it posts an invocation
 // payload to /{Name}, which funchost turns back into the same request.
-var httpFunctions = []string{"Diagnostics", "AddressBooks", "Admin", "Tasks", "TaskTriggers", "Ingest", "ExternalTasks", "ServiceCheck", "SchedulerEntries", "SchedulerEntryTriggers", "OutboundWithWorkflow", "VirtualAssistantTriggers", "VirtualAssistant"}
+var httpFunctions = []string{"Diagnostics", "AddressBooks", "Admin", "Tasks", "TaskTriggers", "Ingest", "ExternalTasks", "ServiceCheck", "SchedulerEntries", "SchedulerEntryTriggers", "OutboundWithWorkflow", "VirtualAssistantTriggers", "VirtualAssistant", "Console"}
 
 // shutdownGrace bounds how long in-flight requests may finish after a signal.
 const shutdownGrace = 20 * time.Second

@@ -43,6 +43,15 @@ param callbackAllowedHosts array = []
 @description('Trust X-Forwarded-Host/X-Forwarded-Proto for absolute URLs (NIMBUS_TRUST_FORWARDED_HEADERS). Leave false: in Azure the public base URL is always set.')
 param trustForwardedHeaders bool = false
 
+@description('Application (client) ID of the admin console\'s app registration, a single-page application with the redirect URI https://<host>/console/ (NIMBUS_CONSOLE_CLIENT_ID). Empty turns Entra sign-in to the console off.')
+param consoleClientId string = ''
+
+@description('Entra authority the console signs users in with (NIMBUS_CONSOLE_AUTHORITY). organizations lets the tenant admins of every customer tenant sign in.')
+param consoleAuthority string = 'https://login.microsoftonline.com/organizations'
+
+@description('API scope the console asks for (NIMBUS_CONSOLE_SCOPE), such as api://nimbusflow.example.com/user_impersonation. Required with consoleClientId.')
+param consoleScope string = ''
+
 @description('Timeout of one webhook delivery attempt, as a Go duration such as 30s (NIMBUS_DELIVERY_TIMEOUT).')
 param deliveryTimeout string = '30s'
 
@@ -172,6 +181,9 @@ var handlerSettings = {
   NIMBUS_APP_IDS: join(appIds, ',')
   NIMBUS_CALLBACK_ALLOWED_HOSTS: join(callbackAllowedHosts, ',')
   NIMBUS_TRUST_FORWARDED_HEADERS: trustForwardedHeaders ? 'true' : 'false'
+  NIMBUS_CONSOLE_CLIENT_ID: consoleClientId
+  NIMBUS_CONSOLE_AUTHORITY: consoleAuthority
+  NIMBUS_CONSOLE_SCOPE: consoleScope
   NIMBUS_DELIVERY_TIMEOUT: deliveryTimeout
   NIMBUS_CALLBACK_MAX_PER_HOST: string(callbackMaxPerHost)
   NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION: string(callbackMaxPerSubscription)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs every check of the repository, the same way locally and in CI:
 #
-#   1. npm dev tools from scripts/package-lock.json (Azurite, Swagger validator, Bicep grammar)
+#   1. npm dev tools from scripts/package-lock.json (Azurite, Swagger validator, Bicep grammar,
+#      playwright-core), and Chromium from the Debian packages for the console's browser test
 #   2. go mod download
 #   3. gofmt and go vet
 #   4. Azurite on free loopback ports; the run FAILS if it cannot start, so the Azure adapter
 #      tests are never silently skipped
-#   5. go test -race with NIMBUS_TEST_AZURITE set; this includes the documentation checks
+#   5. go test -race with NIMBUS_TEST_AZURITE set; this includes the console in headless
+#      Chromium (handler/e2e_console_test.go runs scripts/console-test.mjs; its screenshots are
+#      kept in the folder the summary names) and the documentation checks
 #      (handler/docs_*_test.go and friends: README settings, error codes, paths, Bicep
 #      parameters, the local Functions settings and the core contract agree with the code)
 #   6. connector definitions (scripts/validate-connector.mjs)
@@ -103,6 +106,29 @@ else
   echo "$lock_hash" >"$stamp"
 fi
 
+# The console's browser test drives the system Chromium (playwright-core downloads none). It is
+# installed once from the Debian packages; an existing /usr/bin/chromium is used as it is.
+section "Chromium (console browser test)"
+if [ -x /usr/bin/chromium ]; then
+  echo "using /usr/bin/chromium"
+else
+  command -v apt-get >/dev/null 2>&1 || die "/usr/bin/chromium is missing and apt-get is not available; install Chromium for the console test"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "/usr/bin/chromium is missing; installing it needs root (apt-get install chromium)"
+    sudo="sudo -n"
+  fi
+  $sudo apt-get update -qq || die "apt-get update failed; Chromium is needed for the console test"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null ||
+    die "apt-get install chromium failed; it is needed for the console test"
+  [ -x /usr/bin/chromium ] || die "apt-get installed chromium, but /usr/bin/chromium is missing"
+  echo "installed $(/usr/bin/chromium --version 2>/dev/null || echo chromium)"
+fi
+console_shots="${TMPDIR:-/tmp}/nimbusflow-console-screenshots"
+rm -rf "$console_shots"
+mkdir -p "$console_shots"
+export NIMBUS_CONSOLE_SCREENSHOTS="$console_shots"
+
 # --- 2. Go modules --------------------------------------------------------------------------
 section "go mod download"
 go mod download
@@ -184,6 +210,8 @@ echo "Go tests counted from --- PASS/--- FAIL lines, top-level tests and subtest
 if [ "$broken" -gt 0 ]; then
   echo "$broken Go package(s) failed to build; their tests are not in the counts."
 fi
+shots_taken="$(find "$console_shots" -name '*.png' 2>/dev/null | wc -l | tr -d ' ')"
+echo "Console screenshots ($shots_taken): $console_shots"
 echo "$passed passed, $failed failed"
 
 [ "$failed_steps" -eq 0 ]

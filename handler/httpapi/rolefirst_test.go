@@ -18,6 +18,10 @@ var roleFree = map[string]string{
 	"DELETE /v1/triggers/tasks/{triggerId}":             "deleting one's own trigger",
 	"DELETE /v1/triggers/scheduler-entries/{triggerId}": "deleting one's own trigger",
 	"DELETE /v1/triggers/virtual-assistant/{triggerId}": "deleting one's own trigger",
+	// The console's page, script and style hold no data: a browser loads them before anyone
+	// has signed in, and every admin call the page makes is checked as any other.
+	"GET /console":           "the admin console's static page (redirect to /console/)",
+	"GET /console/{path...}": "the admin console's static assets and sign-in settings",
 	// The owner of a subscription reads its delivery log whatever their role (also after
 	// losing it: that is when they wonder why their flow stopped); app tokens still need the
 	// admin role first.

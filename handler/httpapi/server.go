@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nimbusflow/connector/handler/app"
+	"github.com/nimbusflow/connector/handler/console"
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
@@ -56,6 +57,8 @@ type Config struct {
 	Attempts      *app.AttemptLog
 	Dev           DevTokens
 	Demo          any // served at GET /dev/demo
+	// Console says how the admin console signs users in with Entra ID; dev sign-in follows Dev.
+	Console console.Settings
 }
 
 // AdminPrefixes are the two homes of the admin API: the specified one, and the one the
@@ -113,6 +116,7 @@ func (s *Server) register() {
 	s.handle("POST /v1/ExternalTasks", s.op(nimbus.GroupConversations, s.addExternalTask))
 	s.handle("DELETE /v1/ExternalTasks/{externalTaskId}", s.op(nimbus.GroupConversations, s.removeExternalTask))
 	s.registerServiceCheck()
+	s.registerConsole()
 	s.handle("POST /internal/v1/task-events", s.core(s.ingestEvents))
 
 	s.registerScheduler()
