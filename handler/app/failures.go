@@ -76,17 +76,53 @@ type FailureFilter struct {
 }
 
 func (q FailureFilter) match(r DeliveryFailure) bool {
+	return inFailureWindow(q.IDs, q.Since, q.Until, r.ID, r.FailedAt) &&
+		(q.SubscriptionID == "" || r.SubscriptionID == q.SubscriptionID)
+}
+
+// inFailureWindow is the selection that dead letters and queue failures share: by id when
+// ids are given, and by the time of failure within [since, until) when those are set.
+func inFailureWindow(ids []string, since, until time.Time, id string, failedAt time.Time) bool {
 	switch {
-	case len(q.IDs) > 0 && !slices.Contains(q.IDs, r.ID):
+	case len(ids) > 0 && !slices.Contains(ids, id):
 		return false
-	case q.SubscriptionID != "" && r.SubscriptionID != q.SubscriptionID:
+	case !since.IsZero() && failedAt.Before(since):
 		return false
-	case !q.Since.IsZero() && r.FailedAt.Before(q.Since):
-		return false
-	case !q.Until.IsZero() && !r.FailedAt.Before(q.Until):
+	case !until.IsZero() && !failedAt.Before(until):
 		return false
 	}
 	return true
+}
+
+// listFailures returns the tenant's failure records of type R that match, oldest first (row
+// keys start with the time of failure).
+func listFailures[R any](ctx context.Context, table nimbus.Table, tenant string, match func(R) bool) ([]R, error) {
+	out := []R{}
+	err := eachRecord(ctx, table, tenant, "", func(_ nimbus.Entity, r R) error {
+		if match(r) {
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// replayFailures sends each record again with send, then removes it from the table; it
+// returns how many were replayed. The message a record is sent as must name the record, so a
+// replay repeated after a crash between the two steps queues it once.
+func replayFailures[R any](ctx context.Context, table nimbus.Table, recs []R, key func(R) (tenant, id string), send func(R) error) (int, error) {
+	replayed := 0
+	for _, r := range recs {
+		if err := send(r); err != nil {
+			return replayed, err
+		}
+		tenant, id := key(r)
+		if err := table.Delete(ctx, tenant, id, ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
+			return replayed, fmt.Errorf("remove replayed failure %s: %w", id, err)
+		}
+		replayed++
+	}
+	return replayed, nil
 }
 
 // List returns the tenant's dead letters that match the filter, oldest first.
@@ -98,13 +134,7 @@ func (f *Failures) List(ctx context.Context, caller nimbus.Caller, q FailureFilt
 }
 
 func (f *Failures) list(ctx context.Context, q FailureFilter) ([]DeliveryFailure, error) {
-	out := []DeliveryFailure{}
-	err := eachRecord(ctx, f.table, q.TenantID, "", func(_ nimbus.Entity, r DeliveryFailure) error {
-		if q.match(r) {
-			out = append(out, r)
-		}
-		return nil
-	})
+	out, err := listFailures(ctx, f.table, q.TenantID, q.match)
 	if err != nil {
 		return nil, fmt.Errorf("list dead letters: %w", err)
 	}
@@ -125,21 +155,16 @@ func (f *Failures) Replay(ctx context.Context, caller nimbus.Caller, q FailureFi
 	if err != nil {
 		return 0, err
 	}
-	replayed := 0
-	for _, r := range recs {
+	key := func(r DeliveryFailure) (string, string) { return r.TenantID, r.ID }
+	return replayFailures(ctx, f.table, recs, key, func(r DeliveryFailure) error {
 		body, err := json.Marshal(Delivery{TenantID: r.TenantID, SubscriptionID: r.SubscriptionID, WebhookID: r.WebhookID, EventID: r.EventID, Attempt: 1, Payload: r.Payload})
 		if err != nil {
-			return replayed, fmt.Errorf("encode delivery: %w", err)
+			return fmt.Errorf("encode delivery: %w", err)
 		}
-		// The message id names the dead letter, so replaying it twice queues it once.
 		msg := nimbus.Message{ID: nimbus.ScopedID(r.TenantID, "replay-"+r.ID), SessionID: replaySession(r), Body: body}
 		if err := f.deliveries.Send(ctx, msg); err != nil {
-			return replayed, fmt.Errorf("queue replay: %w", err)
+			return fmt.Errorf("queue replay: %w", err)
 		}
-		if err := f.table.Delete(ctx, r.TenantID, r.ID, ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
-			return replayed, fmt.Errorf("remove replayed dead letter: %w", err)
-		}
-		replayed++
-	}
-	return replayed, nil
+		return nil
+	})
 }

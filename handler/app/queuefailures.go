@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
@@ -110,17 +109,7 @@ type QueueFailureFilter struct {
 }
 
 func (q QueueFailureFilter) match(r QueueFailure) bool {
-	switch {
-	case len(q.IDs) > 0 && !slices.Contains(q.IDs, r.ID):
-		return false
-	case q.Queue != "" && r.Queue != q.Queue:
-		return false
-	case !q.Since.IsZero() && r.FailedAt.Before(q.Since):
-		return false
-	case !q.Until.IsZero() && !r.FailedAt.Before(q.Until):
-		return false
-	}
-	return true
+	return inFailureWindow(q.IDs, q.Since, q.Until, r.ID, r.FailedAt) && (q.Queue == "" || r.Queue == q.Queue)
 }
 
 // List returns the tenant's queue failures that match the filter, oldest first.
@@ -132,13 +121,7 @@ func (f *QueueFailures) List(ctx context.Context, caller nimbus.Caller, q QueueF
 }
 
 func (f *QueueFailures) list(ctx context.Context, q QueueFailureFilter) ([]QueueFailure, error) {
-	out := []QueueFailure{}
-	err := eachRecord(ctx, f.table, q.TenantID, "", func(_ nimbus.Entity, r QueueFailure) error {
-		if q.match(r) {
-			out = append(out, r)
-		}
-		return nil
-	})
+	out, err := listFailures(ctx, f.table, q.TenantID, q.match)
 	if err != nil {
 		return nil, fmt.Errorf("list queue failures: %w", err)
 	}
@@ -159,17 +142,12 @@ func (f *QueueFailures) Replay(ctx context.Context, caller nimbus.Caller, q Queu
 	if err != nil {
 		return 0, err
 	}
-	replayed := 0
-	for _, r := range recs {
-		// The message id names the failure, so replaying it twice queues it once.
+	key := func(r QueueFailure) (string, string) { return r.TenantID, r.ID }
+	return replayFailures(ctx, f.table, recs, key, func(r QueueFailure) error {
 		msg := nimbus.Message{ID: nimbus.ScopedID(r.TenantID, "replay-"+r.ID), SessionID: r.SessionID, Body: r.Body}
 		if err := f.queues.Queue(r.Queue).Send(ctx, msg); err != nil {
-			return replayed, fmt.Errorf("queue replay of %s: %w", r.ID, err)
+			return fmt.Errorf("queue replay of %s: %w", r.ID, err)
 		}
-		if err := f.table.Delete(ctx, r.TenantID, r.ID, ""); err != nil && !errors.Is(err, nimbus.ErrNotFound) {
-			return replayed, fmt.Errorf("remove replayed queue failure: %w", err)
-		}
-		replayed++
-	}
-	return replayed, nil
+		return nil
+	})
 }
