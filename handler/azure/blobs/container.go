@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
@@ -17,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
+	"github.com/nimbusflow/connector/handler/azure/account"
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
@@ -33,35 +33,15 @@ type Config struct {
 	Credential azcore.TokenCredential
 }
 
-// devStorage is the full form of "UseDevelopmentStorage=true" for the Blob service:
-// Azurite's well-known development account.
-const devStorage = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
-	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-	"BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+// devStorage is the full form of "UseDevelopmentStorage=true" for the Blob service.
+var devStorage = account.DevStorage("BlobEndpoint", 10000)
 
-func expandConnectionString(s string) string {
-	s = strings.TrimSpace(s)
-	for part := range strings.SplitSeq(s, ";") {
-		k, v, _ := strings.Cut(part, "=")
-		if strings.EqualFold(strings.TrimSpace(k), "UseDevelopmentStorage") && strings.EqualFold(strings.TrimSpace(v), "true") {
-			return devStorage
-		}
-	}
-	return s
-}
+func expandConnectionString(s string) string { return account.ExpandConnectionString(s, devStorage) }
 
-// clientOptions bound the SDK's retries, as for tables: a failing account answers
-// KindUnavailable within seconds instead of hanging a request for minutes. TryTimeout covers
-// one block of an upload on any working link.
+// clientOptions bound the SDK's retries (account.Retry); one block of an upload has ample
+// time.
 func clientOptions() *container.ClientOptions {
-	return &container.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Retry: policy.RetryOptions{
-			MaxRetries:    2,
-			RetryDelay:    200 * time.Millisecond,
-			MaxRetryDelay: 2 * time.Second,
-			TryTimeout:    30 * time.Second,
-		},
-	}}
+	return &container.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: account.Retry(30 * time.Second)}}
 }
 
 // Upload shape: blocks of blockSize, at most uploadConcurrency in flight, so one Put holds

@@ -3,14 +3,13 @@ package tables
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
+	"github.com/nimbusflow/connector/handler/azure/account"
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
@@ -27,38 +26,15 @@ type Config struct {
 	Credential azcore.TokenCredential
 }
 
-// devStorage is the full form of "UseDevelopmentStorage=true": Azurite's well-known account
-// and key, which the aztables parser does not derive by itself.
-const devStorage = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
-	"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-	"TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+// devStorage is the full form of "UseDevelopmentStorage=true" for the Table service.
+var devStorage = account.DevStorage("TableEndpoint", 10002)
 
 // expandConnectionString replaces the development storage shorthand by its full form.
-func expandConnectionString(s string) string {
-	s = strings.TrimSpace(s)
-	for part := range strings.SplitSeq(s, ";") {
-		k, v, _ := strings.Cut(part, "=")
-		if strings.EqualFold(strings.TrimSpace(k), "UseDevelopmentStorage") && strings.EqualFold(strings.TrimSpace(v), "true") {
-			return devStorage
-		}
-	}
-	return s
-}
+func expandConnectionString(s string) string { return account.ExpandConnectionString(s, devStorage) }
 
-// clientOptions bound the SDK's retries. Its defaults (3 retries, delays up to a minute, no
-// per-try timeout) make an unreachable account hang a request for minutes; callers would
-// rather get KindUnavailable within seconds and retry at their own level. TryTimeout leaves
-// a 4 MiB batch ample time on any working link. As with any retry, an insert whose response
-// was lost may come back as KindConflict on the retry although it was stored.
+// clientOptions bound the SDK's retries (account.Retry); a 4 MiB batch has ample time.
 func clientOptions() *aztables.ClientOptions {
-	return &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Retry: policy.RetryOptions{
-			MaxRetries:    2,
-			RetryDelay:    200 * time.Millisecond,
-			MaxRetryDelay: 2 * time.Second,
-			TryTimeout:    10 * time.Second,
-		},
-	}}
+	return &aztables.ClientOptions{ClientOptions: azcore.ClientOptions{Retry: account.Retry(10 * time.Second)}}
 }
 
 // Service is one storage account's Table service. It is safe for concurrent use.
