@@ -18,14 +18,21 @@ import (
 const contractDir = "../connector/core-contract"
 
 // contractExamples maps every example file to the schemas it must satisfy. A single event is
-// both a task event and a valid request body.
+// both a task event and a valid request body; a command or a claim reference is a valid
+// message on the commands queue.
 var contractExamples = map[string][]string{
-	"task-event.json":                    {"task-event.schema.json", "task-events-request.schema.json"},
-	"task-events-batch.json":             {"task-events-request.schema.json"},
-	"task-events-response.json":          {"task-events-response.schema.json"},
-	"command-task-updated.json":          {"command.schema.json"},
-	"command-external-task-added.json":   {"command.schema.json"},
-	"command-external-task-removed.json": {"command.schema.json"},
+	"task-event.json":                      {"task-event.schema.json", "task-events-request.schema.json"},
+	"task-events-batch.json":               {"task-events-request.schema.json"},
+	"task-events-response.json":            {"task-events-response.schema.json"},
+	"command-task-updated.json":            {"command.schema.json", "command-message.schema.json"},
+	"command-external-task-added.json":     {"command.schema.json", "command-message.schema.json"},
+	"command-external-task-removed.json":   {"command.schema.json", "command-message.schema.json"},
+	"command-outbound-call-requested.json": {"command.schema.json", "command-message.schema.json"},
+	"claim-reference.json":                 {"claim-reference.schema.json", "command-message.schema.json"},
+	"scheduler-attempt.json":               {"scheduler-attempt.schema.json"},
+	"scheduler-attempt-not-reached.json":   {"scheduler-attempt.schema.json"},
+	"transcript.json":                      {"transcript.schema.json"},
+	"transcript-response.json":             {"transcript-response.schema.json"},
 }
 
 func compileContract(t *testing.T) map[string]*jsonschema.Schema {
