@@ -117,6 +117,8 @@ profile() {
 	echo "where the time goes (cumulative; handler, ingest clients and sink share the process):"
 	go tool pprof -top -cum -nodecount=400 "$work/handler.test" "$work/cpu.out" 2>/dev/null |
 		grep -E 'Duration|nimbusflow/connector/handler/(app|embedded|webhook|httpapi|entra)\.|json\.(Unmarshal|Marshal)$|bbolt\.\(\*DB\)\.Update|runtime\.(mallocgc|gcBgMarkWorker)$|syscall\.Syscall$' | head -40
+}
+
 # scheduler runs handler/app/bench_scheduler_test.go (skipped unless NIMBUS_BENCH is set)
 # and prints its BENCH lines as one table.
 scheduler() {
