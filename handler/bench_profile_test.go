@@ -25,6 +25,8 @@ func TestProfilePipeline(t *testing.T) {
 		"NIMBUS_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "NIMBUS_DATA_DIR": t.TempDir(), "NIMBUS_LOG_LEVEL": "warn",
 		"HOME": t.TempDir(), "PATH": os.Getenv("PATH"),
 	}
+	// As in TestBenchPipeline's (b): the cap per subscription at the raw baseline's concurrency.
+	env["NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION"] = "64"
 	if v := os.Getenv("NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION"); v != "" {
 		env["NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION"] = v
 	}
