@@ -113,6 +113,9 @@ type sendOp struct {
 	msgs   []nimbus.Message
 	window int64
 	result chan error
+	// unrecorded: the IDs are checked against duplicate detection but not recorded in it
+	// (a Send collected under an Atomic rule, see Atomic).
+	unrecorded bool
 
 	accepted []*entry // set by apply: the messages that were not duplicates
 }
@@ -122,14 +125,26 @@ func (o *sendOp) apply(tx *bbolt.Tx, now int64) error {
 	if err != nil {
 		return err
 	}
-	if err := pruneIDs(qb, now-o.window, 2*len(o.msgs)+16); err != nil {
-		return err
+	if !o.unrecorded {
+		if err := pruneIDs(qb, now-o.window, 2*len(o.msgs)+16); err != nil {
+			return err
+		}
 	}
 	o.accepted = o.accepted[:0]
 	stamp := binary.BigEndian.AppendUint64(nil, uint64(now))
+	var unrecorded map[string]bool // the IDs of this call, when they are not recorded
 	for _, m := range o.msgs {
 		if t := qb.ids.Get([]byte(m.ID)); len(t) == 8 && now-int64(binary.BigEndian.Uint64(t)) < o.window {
 			continue // a duplicate, possibly of an earlier message of this same call
+		}
+		if o.unrecorded {
+			if unrecorded[m.ID] {
+				continue
+			}
+			if unrecorded == nil {
+				unrecorded = make(map[string]bool, len(o.msgs))
+			}
+			unrecorded[m.ID] = true
 		}
 		seq, err := qb.queue.NextSequence()
 		if err != nil {
@@ -137,13 +152,14 @@ func (o *sendOp) apply(tx *bbolt.Tx, now int64) error {
 		}
 		e := &entry{seq: seq, id: m.ID, session: m.SessionID, enqueuedAt: now, notBefore: unixNano(m.NotBefore)}
 		k := seqKey(seq)
-		if err := putAll(
-			put{qb.meta, k, encodeEntry(e, nil)},
-			put{qb.body, k, m.Body},
-			put{qb.ids, []byte(m.ID), stamp},
-			put{qb.idtime, timeKey(now, m.ID), nil},
-		); err != nil {
+		if err := putAll(put{qb.meta, k, encodeEntry(e, nil)}, put{qb.body, k, m.Body}); err != nil {
 			return err
+		}
+		if !o.unrecorded {
+			// ids is keyed by the client's IDs, so each of these puts lands on a random page.
+			if err := putAll(put{qb.ids, []byte(m.ID), stamp}, put{qb.idtime, timeKey(now, m.ID), nil}); err != nil {
+				return err
+			}
 		}
 		o.accepted = append(o.accepted, e)
 	}
