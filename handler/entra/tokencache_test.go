@@ -74,6 +74,12 @@ func TestVerifiedTokenIsRememberedOnlyWhenValid(t *testing.T) {
 	if _, err := v.Validate(ctx, spliced); err == nil {
 		t.Fatal("a token with another token's signature was accepted")
 	}
+	// A well-signed token of a tenant that is not ours is refused and not remembered either.
+	foreign := userClaims()
+	foreign["tid"], foreign["iss"] = tenantB, "https://login.microsoftonline.com/"+tenantB+"/v2.0"
+	alien := sign(t, testKey(t, 0), kidA, foreign)
+	_, err = v.Validate(ctx, alien)
+	wantUnauthenticated(t, err, "The token's tenant is not known to Nimbus.", alien)
 	if v.verified.len() != 1 {
 		t.Fatalf("cache holds %d tokens after refused ones, want 1", v.verified.len())
 	}

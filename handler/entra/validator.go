@@ -114,7 +114,7 @@ func (v *Validator) Validate(ctx context.Context, rawToken string) (Claims, erro
 	if len(v.cfg.Audiences) > 0 {
 		opts = append(opts, jwt.WithAudience(v.cfg.Audiences...))
 	}
-	tc, err := v.verify(ctx, rawToken, opts)
+	tc, remember, err := v.verify(ctx, rawToken, opts)
 	if err != nil {
 		return Claims{}, err
 	}
@@ -124,35 +124,39 @@ func (v *Validator) Validate(ctx context.Context, rawToken string) (Claims, erro
 	if err := v.checkIssuer(ctx, tc.Issuer, tc.TenantID); err != nil {
 		return Claims{}, err
 	}
-	return identity(tc)
+	c, err := identity(tc)
+	if err == nil && remember != nil {
+		remember() // only a token that passed every check is remembered
+	}
+	return c, err
 }
 
 // verify checks the token's signature and its time and audience claims with opts. A token
 // whose signature was verified before (verifiedTokens) is not RSA-verified again, provided
 // its kid still resolves to the same key; its claims are checked with opts at every use.
-func (v *Validator) verify(ctx context.Context, rawToken string, opts []jwt.ParserOption) (tokenClaims, error) {
+// After a full verification, remember stores the token; the caller calls it once the token
+// passed the remaining checks too.
+func (v *Validator) verify(ctx context.Context, rawToken string, opts []jwt.ParserOption) (tc tokenClaims, remember func(), err error) {
 	sum := tokenDigest(rawToken)
 	if hit, ok := v.verified.get(sum, v.cfg.Now()); ok {
 		key, err := v.key(ctx, hit.kid)
 		if err == nil && key.Equal(hit.key) {
 			tc := hit.claims
 			if err := jwt.NewValidator(opts...).Validate(&tc); err != nil {
-				return tokenClaims{}, parseError(err, &jwt.Token{Method: jwt.SigningMethodRS256}, &tc)
+				return tokenClaims{}, nil, parseError(err, &jwt.Token{Method: jwt.SigningMethodRS256}, &tc)
 			}
-			return tc, nil
+			return tc, nil, nil
 		}
 		v.verified.drop(sum) // the key was rotated out: verify again, against the new set
 	}
-	var tc tokenClaims
 	var used verifiedToken
 	// A parser per call: jwt.Parser does not document that it is safe for concurrent use.
 	tok, err := jwt.NewParser(opts...).ParseWithClaims(rawToken, &tc, v.keyfunc(ctx, &used))
 	if err != nil {
-		return tokenClaims{}, parseError(err, tok, &tc)
+		return tokenClaims{}, nil, parseError(err, tok, &tc)
 	}
 	used.claims = tc
-	v.verified.put(sum, used, v.cfg.Now())
-	return tc, nil
+	return tc, func() { v.verified.put(sum, used, v.cfg.Now()) }, nil
 }
 
 // keyfunc looks the signing key up by the token's kid and notes it in used. jwt has already
