@@ -140,7 +140,7 @@ func TestAtomicSendsAreDeduplicated(t *testing.T) {
 	}
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		qb, _ := readBuckets(tx, "out")
-		if n := qb.ids.Stats().KeyN; n != 1 {
+		if n := qb.idtime.Stats().KeyN; n != 1 {
 			t.Errorf("%d IDs recorded, want only the ordinary Send's", n)
 		}
 		return nil
