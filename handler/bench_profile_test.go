@@ -25,6 +25,11 @@ func TestProfilePipeline(t *testing.T) {
 		"NIMBUS_ADDR": fmt.Sprintf("127.0.0.1:%d", port), "NIMBUS_DATA_DIR": t.TempDir(), "NIMBUS_LOG_LEVEL": "warn",
 		"HOME": t.TempDir(), "PATH": os.Getenv("PATH"),
 	}
+	// As in TestBenchPipeline's (b): the cap per subscription at the raw baseline's concurrency.
+	env["NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION"] = "64"
+	if v := os.Getenv("NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION"); v != "" {
+		env["NIMBUS_CALLBACK_MAX_PER_SUBSCRIPTION"] = v
+	}
 	if dir := os.Getenv("NIMBUS_BENCH_DATA_DIR"); dir != "" {
 		d, err := os.MkdirTemp(dir, "nimbus-profile-")
 		if err != nil {
@@ -54,7 +59,7 @@ func TestProfilePipeline(t *testing.T) {
 	}
 	f := &flow{proc: p, demo: p.demo()}
 	f.owner = p.token(f.demo.TenantID, f.demo.Users.ServiceOwner)
-	f.core = p.coreToken(f.demo.TenantID)
+	f.core = p.coreToken(f.demo.OperatorTenantID) // the internal API takes the operator tenant's core app
 	s := newBenchSink(t)
 	cc := f.demo.Services.ContactCenter
 	all := []string{"WorkflowStarted", "SystemAccepted", "ParameterUpdated", "InQueue", "QueueLeft", "ConnectedToUser", "Terminated"}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -79,8 +78,8 @@ const maxNotFound = 3
 // attempt needs a slot of its subscription (see slots) and of its callback host; without
 // one the delivery is put off, keeping its place in its session's line (see lines).
 func (d *Deliverer) Deliver(ctx context.Context, m nimbus.Message) error {
-	var del Delivery
-	if err := json.Unmarshal(m.Body, &del); err != nil {
+	del, err := decodeDelivery(m.Body)
+	if err != nil {
 		d.dropped(&del, "malformed delivery", true)
 		return nil
 	}

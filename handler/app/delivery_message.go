@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -83,7 +84,7 @@ func (del *Delivery) serviceID() string {
 
 // message encodes the delivery as the queue message id, in session, due at at (zero: now).
 func (del *Delivery) message(id, session string, at time.Time) (nimbus.Message, error) {
-	body, err := json.Marshal(del)
+	body, err := del.MarshalJSON() // json.Marshal would scan the payload again to compact it
 	if err != nil {
 		return nimbus.Message{}, fmt.Errorf("encode delivery: %w", err)
 	}
@@ -94,4 +95,76 @@ func (del *Delivery) message(id, session string, at time.Time) (nimbus.Message, 
 // attempt's own id, and the same if the same put-off is sent twice (after a crash).
 func putOffMessageID(webhookID string, attempt, n int) string {
 	return fmt.Sprintf("%s~%d", deliveryMessageID(webhookID, attempt), n)
+}
+
+// deliveryHead is a Delivery without its payload, in the order MarshalJSON writes it.
+type deliveryHead struct {
+	TenantID       string `json:"tenantId"`
+	SubscriptionID string `json:"subscriptionId"`
+	WebhookID      string `json:"webhookId"`
+	EventID        string `json:"eventId"`
+	Attempt        int    `json:"attempt"`
+	deliveryProgress
+	// PayloadBytes is the length of the payload that follows the head, so the decoder finds
+	// it again without scanning it; 0 in bodies written by older versions.
+	PayloadBytes int `json:"payloadBytes,omitempty"`
+}
+
+// payloadKey separates a delivery's head from its payload. It cannot occur inside the head:
+// the head's values are numbers and strings, whose quotes are escaped.
+var payloadKey = []byte(`,"payload":`)
+
+// MarshalJSON writes the head, then the payload as it is, last. The payload is JSON the
+// fan-out encoded once for all of an event's deliveries; copying it instead of re-encoding
+// it, and finding it again in UnmarshalJSON by its length, keeps a notification's bytes from
+// being scanned at every step.
+func (d Delivery) MarshalJSON() ([]byte, error) {
+	payload := d.Payload
+	if len(payload) == 0 {
+		payload = json.RawMessage("null")
+	}
+	head, err := json.Marshal(deliveryHead{d.TenantID, d.SubscriptionID, d.WebhookID, d.EventID, d.Attempt, d.deliveryProgress, len(payload)})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(head)+len(payloadKey)+len(payload)+1)
+	out = append(out, head[:len(head)-1]...)
+	out = append(out, payloadKey...)
+	out = append(out, payload...)
+	return append(out, '}'), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON wrote by its layout: the head is decoded, and the
+// payload, whose length the head states, is taken as it is. It was valid JSON when it was
+// written (the fan-out encoded it, or it was already part of a delivery), and the queue
+// returns bodies byte for byte. A body of another layout (an older version's, without the
+// length) is decoded the ordinary way, validating the payload.
+func (d *Delivery) UnmarshalJSON(data []byte) error {
+	data = bytes.TrimSpace(data)
+	if i := bytes.Index(data, payloadKey); i > 0 && bytes.HasSuffix(data, []byte("}")) {
+		head := append(data[:i:i], '}')
+		var h deliveryHead
+		if err := json.Unmarshal(head, &h); err == nil {
+			payload := data[i+len(payloadKey) : len(data)-1]
+			if (h.PayloadBytes > 0 && len(payload) == h.PayloadBytes) || (h.PayloadBytes == 0 && json.Valid(payload)) {
+				*d = Delivery{TenantID: h.TenantID, SubscriptionID: h.SubscriptionID, WebhookID: h.WebhookID, EventID: h.EventID, Attempt: h.Attempt, Payload: bytes.Clone(bytes.TrimSpace(payload)), deliveryProgress: h.deliveryProgress}
+				return nil
+			}
+		}
+	}
+	type plain Delivery // without these methods
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*d = Delivery(p)
+	return nil
+}
+
+// decodeDelivery decodes a message of the deliveries queue. It calls UnmarshalJSON itself:
+// json.Unmarshal would first validate the whole body, payload included.
+func decodeDelivery(body []byte) (Delivery, error) {
+	var del Delivery
+	err := del.UnmarshalJSON(body)
+	return del, err
 }

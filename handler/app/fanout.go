@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -46,64 +45,6 @@ type Delivery struct {
 	Attempt   int             `json:"attempt"` // 1 for the first attempt
 	Payload   json.RawMessage `json:"payload"`
 	deliveryProgress
-}
-
-// deliveryHead is a Delivery without its payload, in the order MarshalJSON writes it.
-type deliveryHead struct {
-	TenantID       string `json:"tenantId"`
-	SubscriptionID string `json:"subscriptionId"`
-	WebhookID      string `json:"webhookId"`
-	EventID        string `json:"eventId"`
-	Attempt        int    `json:"attempt"`
-	deliveryProgress
-}
-
-// payloadKey separates a delivery's head from its payload. It cannot occur inside the head:
-// the head's values are numbers and strings, whose quotes are escaped.
-var payloadKey = []byte(`,"payload":`)
-
-// MarshalJSON writes the head, then the payload as it is, last. The payload is JSON the
-// fan-out encoded once for all of an event's deliveries; copying it instead of re-encoding
-// it, and finding it again in UnmarshalJSON without decoding it, keeps a notification's
-// bytes from being scanned at every step.
-func (d Delivery) MarshalJSON() ([]byte, error) {
-	head, err := json.Marshal(deliveryHead{d.TenantID, d.SubscriptionID, d.WebhookID, d.EventID, d.Attempt, d.deliveryProgress})
-	if err != nil {
-		return nil, err
-	}
-	payload := d.Payload
-	if len(payload) == 0 {
-		payload = json.RawMessage("null")
-	}
-	out := make([]byte, 0, len(head)+len(payloadKey)+len(payload)+1)
-	out = append(out, head[:len(head)-1]...)
-	out = append(out, payloadKey...)
-	out = append(out, payload...)
-	return append(out, '}'), nil
-}
-
-// UnmarshalJSON reads what MarshalJSON wrote by its layout, and any other JSON object of the
-// same fields the ordinary way.
-func (d *Delivery) UnmarshalJSON(data []byte) error {
-	data = bytes.TrimSpace(data)
-	if i := bytes.Index(data, payloadKey); i > 0 && bytes.HasSuffix(data, []byte("}")) {
-		head := append(data[:i:i], '}')
-		var h deliveryHead
-		if err := json.Unmarshal(head, &h); err == nil {
-			payload := bytes.TrimSpace(data[i+len(payloadKey) : len(data)-1])
-			if json.Valid(payload) {
-				*d = Delivery{TenantID: h.TenantID, SubscriptionID: h.SubscriptionID, WebhookID: h.WebhookID, EventID: h.EventID, Attempt: h.Attempt, Payload: bytes.Clone(payload), deliveryProgress: h.deliveryProgress}
-				return nil
-			}
-		}
-	}
-	type plain Delivery // without these methods
-	var p plain
-	if err := json.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	*d = Delivery(p)
-	return nil
 }
 
 // ProcessEvent handles one message of the events queue: it decodes the envelope once,

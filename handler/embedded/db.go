@@ -34,7 +34,10 @@ func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open embedded store: %w", err)
 	}
-	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout})
+	// The free-page list is not written with every commit (the queue commits hundreds of
+	// times a second, and the list grows with the file); Open rebuilds it by walking the
+	// pages, as etcd does. The map form keeps allocation cheap when the list is long.
+	b, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("open embedded store %s: database is in use by another process", path)
 	}

@@ -125,6 +125,10 @@ type queue struct {
 	idx       *index
 	consuming bool          // a Run is active
 	wake      chan struct{} // capacity 1: "the index changed", for Run
+	// recent holds the IDs accepted (by time) that are not merged into the ID index yet,
+	// and merging is set while a merge is submitted (queue_ids.go).
+	recent  map[string]int64
+	merging bool
 }
 
 // queue returns the named queue, reading its index from bbolt on first use.
@@ -145,12 +149,12 @@ func (qs *Queues) queue(name string) (*queue, error) {
 	if q.loaded {
 		return q, nil
 	}
-	idx, err := q.read()
+	idx, recent, err := q.read()
 	if err != nil {
 		return nil, err
 	}
 	q.mu.Lock()
-	q.idx = idx
+	q.idx, q.recent = idx, recent
 	q.mu.Unlock()
 	q.loaded = true
 	return q, nil
@@ -158,14 +162,16 @@ func (qs *Queues) queue(name string) (*queue, error) {
 
 // read builds the index from the stored headers. Every message that was not completed is in
 // it, including those that were in flight when the process died: that is the crash safety.
-func (q *queue) read() (*index, error) {
+func (q *queue) read() (*index, map[string]int64, error) {
 	now := time.Now().UnixNano()
 	idx := newIndex()
+	recent := map[string]int64{}
 	err := q.qs.bolt.View(func(tx *bbolt.Tx) error {
 		qb, ok := readBuckets(tx, q.name)
 		if !ok {
 			return nil
 		}
+		recent = loadRecent(qb, now-int64(q.qs.opts.DuplicateWindow))
 		return qb.meta.ForEach(func(k, v []byte) error {
 			e, _, err := decodeEntry(seqOf(k), v)
 			if err != nil {
@@ -176,10 +182,10 @@ func (q *queue) read() (*index, error) {
 		})
 	})
 	if err != nil {
-		return nil, storeError(fmt.Sprintf("open queue %q", q.name), err)
+		return nil, nil, storeError(fmt.Sprintf("open queue %q", q.name), err)
 	}
 	idx.placeHeads(now)
-	return idx, nil
+	return idx, recent, nil
 }
 
 // notify wakes the consumer, if any, without blocking.

@@ -44,6 +44,11 @@ const (
 type committer struct {
 	bolt *bbolt.DB
 
+	// added is what the transaction being applied accepted so far, by queue: the IDs its
+	// earlier Sends took, which are not in the file's ID index yet. Only the committing
+	// goroutine touches it; every transaction attempt starts it afresh.
+	added map[*queue]map[string]bool
+
 	mu      sync.Mutex
 	pending []op
 	running bool
@@ -88,6 +93,7 @@ func (c *committer) run() {
 
 func (c *committer) commit(ops []op, now int64) {
 	err := c.bolt.Update(func(tx *bbolt.Tx) error {
+		clear(c.added)
 		for _, o := range ops {
 			if err := o.apply(tx, now); err != nil {
 				return err
@@ -98,7 +104,10 @@ func (c *committer) commit(ops []op, now int64) {
 	if err != nil && len(ops) > 1 {
 		// One op's failure must not fail the others: retry each alone.
 		for _, o := range ops {
-			o.done(c.bolt.Update(func(tx *bbolt.Tx) error { return o.apply(tx, now) }), now)
+			o.done(c.bolt.Update(func(tx *bbolt.Tx) error {
+				clear(c.added)
+				return o.apply(tx, now)
+			}), now)
 		}
 		return
 	}
@@ -113,6 +122,9 @@ type sendOp struct {
 	msgs   []nimbus.Message
 	window int64
 	result chan error
+	// unrecorded: the IDs are checked against duplicate detection but not recorded in it
+	// (a Send collected under an Atomic rule, see Atomic).
+	unrecorded bool
 
 	accepted []*entry // set by apply: the messages that were not duplicates
 }
@@ -122,13 +134,16 @@ func (o *sendOp) apply(tx *bbolt.Tx, now int64) error {
 	if err != nil {
 		return err
 	}
-	if err := pruneIDs(qb, now-o.window, 2*len(o.msgs)+16); err != nil {
-		return err
+	if !o.unrecorded {
+		if err := pruneIDs(qb, now-o.window, 2*len(o.msgs)+16); err != nil {
+			return err
+		}
 	}
+	c := o.q.qs.commits
+	added := c.added[o.q]
 	o.accepted = o.accepted[:0]
-	stamp := binary.BigEndian.AppendUint64(nil, uint64(now))
 	for _, m := range o.msgs {
-		if t := qb.ids.Get([]byte(m.ID)); len(t) == 8 && now-int64(binary.BigEndian.Uint64(t)) < o.window {
+		if added[m.ID] || o.q.seen(qb, m.ID, now-o.window) {
 			continue // a duplicate, possibly of an earlier message of this same call
 		}
 		seq, err := qb.queue.NextSequence()
@@ -137,14 +152,24 @@ func (o *sendOp) apply(tx *bbolt.Tx, now int64) error {
 		}
 		e := &entry{seq: seq, id: m.ID, session: m.SessionID, enqueuedAt: now, notBefore: unixNano(m.NotBefore)}
 		k := seqKey(seq)
-		if err := putAll(
-			put{qb.meta, k, encodeEntry(e, nil)},
-			put{qb.body, k, m.Body},
-			put{qb.ids, []byte(m.ID), stamp},
-			put{qb.idtime, timeKey(now, m.ID), nil},
-		); err != nil {
+		if err := putAll(put{qb.meta, k, encodeEntry(e, nil)}, put{qb.body, k, m.Body}); err != nil {
 			return err
 		}
+		if !o.unrecorded {
+			// Appended to the ID log only: the ID index, keyed by the client's IDs and so
+			// written on random pages, takes the log's entries in bulk (mergeOp).
+			if err := qb.idtime.Put(timeKey(now, m.ID), nil); err != nil {
+				return err
+			}
+		}
+		if added == nil {
+			if c.added == nil {
+				c.added = map[*queue]map[string]bool{}
+			}
+			added = map[string]bool{}
+			c.added[o.q] = added
+		}
+		added[m.ID] = true
 		o.accepted = append(o.accepted, e)
 	}
 	return nil
@@ -163,9 +188,19 @@ func (o *sendOp) done(err error, now int64) {
 		o.q.mu.Lock()
 		for _, e := range o.accepted {
 			o.q.idx.add(e, now)
+			if !o.unrecorded {
+				o.q.recent[e.id] = now
+			}
+		}
+		merge := len(o.q.recent) >= mergeIDsAt && !o.q.merging
+		if merge {
+			o.q.merging = true
 		}
 		o.q.mu.Unlock()
 		o.q.notify()
+		if merge {
+			o.q.qs.commits.submit(&mergeOp{q: o.q})
+		}
 	}
 	o.result <- err
 }

@@ -23,6 +23,14 @@ import (
 // Update) is checked at completion, where a failure fails the completion, so the message is
 // handed out again and the handler runs again on fresh reads. A handler error, or a lock that
 // expires, discards everything collected. Batches are never collected.
+//
+// The IDs of collected Sends are checked against duplicate detection (an ID accepted within
+// DuplicateWindow is dropped, as by any Send) but not recorded in it. They need not be: the
+// Sends are stored only with the completion of the message whose handler made them, after
+// which that handler never runs for it again, so the same Sends cannot come back from it;
+// and recording them would write one randomly placed key per message, the most expensive
+// write of a Send. A handler under a rule must therefore derive its Sends' IDs from the
+// message it handles (as the event fan-out does), so that no other path sends them.
 type Atomic struct {
 	Queues []string
 	Tables []string
@@ -62,7 +70,7 @@ func (fx *effects) collectSend(q *queue, msgs []nimbus.Message) bool {
 	}
 	fx.mu.Lock()
 	defer fx.mu.Unlock()
-	fx.sends = append(fx.sends, &sendOp{q: q, msgs: slices.Clone(msgs), window: int64(fx.qs.opts.DuplicateWindow), result: make(chan error, 1)})
+	fx.sends = append(fx.sends, &sendOp{q: q, msgs: slices.Clone(msgs), window: int64(fx.qs.opts.DuplicateWindow), result: make(chan error, 1), unrecorded: true})
 	return true
 }
 

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/bbolt"
+
 	"github.com/nimbusflow/connector/handler/nimbus"
 )
 
@@ -107,5 +109,43 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within 10 s", what)
 		}
+	}
+}
+
+// A collected Send is held to duplicate detection like any Send: an ID accepted earlier, or
+// twice in the same call, is stored once. Its IDs are not recorded, so the duplicate-detection
+// keys are written only for ordinary Sends (one randomly placed key per message fewer).
+func TestAtomicSendsAreDeduplicated(t *testing.T) {
+	db := openTemp(t)
+	opts := testQueueOptions
+	opts.Atomic = map[string]Atomic{"in": {Queues: []string{"out"}}}
+	qs := db.Queues(opts)
+	ctx := t.Context()
+	if err := qs.Queue("out").Send(ctx, nimbus.Message{ID: "earlier", Body: []byte("1")}); err != nil {
+		t.Fatal(err)
+	}
+	runQueue(t, qs, "in", 1, func(ctx context.Context, m nimbus.Message) error {
+		return qs.Queue("out").Send(ctx,
+			nimbus.Message{ID: "earlier", Body: []byte("2")},
+			nimbus.Message{ID: m.ID + "-a", Body: []byte("3")},
+			nimbus.Message{ID: m.ID + "-a", Body: []byte("4")},
+			nimbus.Message{ID: m.ID + "-b", Body: []byte("5")})
+	})
+	if err := qs.Queue("in").Send(ctx, nimbus.Message{ID: "m"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the completion with its sends", func() bool { return qs.Len("in") == 0 && qs.Len("out") == 3 })
+	if n := qs.Len("out"); n != 3 {
+		t.Fatalf("out holds %d messages, want 3 (earlier, m-a, m-b)", n)
+	}
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		qb, _ := readBuckets(tx, "out")
+		if n := qb.idtime.Stats().KeyN; n != 1 {
+			t.Errorf("%d IDs recorded, want only the ordinary Send's", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

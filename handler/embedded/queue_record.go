@@ -16,8 +16,11 @@ import (
 //	    body/   seq → body    kept apart so that an abandon rewrites a few bytes, and opening
 //	                          the queue reads headers only
 //	    dead/   seq → header+body  dead letters
-//	    ids/    id → time     duplicate detection: when the id was last accepted
-//	    idtime/ time+id → ""  the same, ordered by time, so expired ids are pruned in order
+//	    idtime/ time+id → ""  duplicate detection's log: every accepted id, appended in
+//	                          time order by its Send; expired ids are pruned from the front
+//	    ids/    id → time     its index: when the id was last accepted, for the log's
+//	                          entries up to the mark idsMerged (queue_ids.go)
+//	    idsMerged (a key)     the last log key merged into ids/
 //
 // seq is 8 bytes big-endian, so bbolt's key order is send order, and time is unix
 // nanoseconds as 8 bytes big-endian.

@@ -68,8 +68,9 @@ type KeySet interface {
 
 // Validator checks access tokens. It is safe for concurrent use.
 type Validator struct {
-	cfg  Config
-	keys KeySet
+	cfg      Config
+	keys     KeySet
+	verified *verifiedTokens
 }
 
 // NewValidator returns a Validator that accepts tokens signed by keys and matching cfg.
@@ -78,7 +79,7 @@ func NewValidator(cfg Config, keys KeySet) *Validator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Validator{cfg: cfg, keys: keys}
+	return &Validator{cfg: cfg, keys: keys, verified: newVerifiedTokens()}
 }
 
 // tokenClaims is the JSON shape of the claims we read from an Entra access token (v1 and v2).
@@ -113,11 +114,9 @@ func (v *Validator) Validate(ctx context.Context, rawToken string) (Claims, erro
 	if len(v.cfg.Audiences) > 0 {
 		opts = append(opts, jwt.WithAudience(v.cfg.Audiences...))
 	}
-	var tc tokenClaims
-	// A parser per call: jwt.Parser does not document that it is safe for concurrent use.
-	tok, err := jwt.NewParser(opts...).ParseWithClaims(rawToken, &tc, v.keyfunc(ctx))
+	tc, remember, err := v.verify(ctx, rawToken, opts)
 	if err != nil {
-		return Claims{}, parseError(err, tok, &tc)
+		return Claims{}, err
 	}
 	if len(v.cfg.Audiences) == 0 {
 		return Claims{}, unauthenticated("The token's audience is not accepted.", errors.New("no audiences are configured"))
@@ -125,22 +124,64 @@ func (v *Validator) Validate(ctx context.Context, rawToken string) (Claims, erro
 	if err := v.checkIssuer(ctx, tc.Issuer, tc.TenantID); err != nil {
 		return Claims{}, err
 	}
-	return identity(tc)
+	c, err := identity(tc)
+	if err == nil && remember != nil {
+		remember() // only a token that passed every check is remembered
+	}
+	return c, err
 }
 
-// keyfunc looks the signing key up by the token's kid. jwt has already checked that alg is
-// RS256 when this runs.
-func (v *Validator) keyfunc(ctx context.Context) jwt.Keyfunc {
+// verify checks the token's signature and its time and audience claims with opts. A token
+// whose signature was verified before (verifiedTokens) is not RSA-verified again, provided
+// its kid still resolves to the same key; its claims are checked with opts at every use.
+// After a full verification, remember stores the token; the caller calls it once the token
+// passed the remaining checks too.
+func (v *Validator) verify(ctx context.Context, rawToken string, opts []jwt.ParserOption) (tc tokenClaims, remember func(), err error) {
+	sum := tokenDigest(rawToken)
+	if hit, ok := v.verified.get(sum, v.cfg.Now()); ok {
+		key, err := v.key(ctx, hit.kid)
+		if err == nil && key.Equal(hit.key) {
+			tc := hit.claims
+			if err := jwt.NewValidator(opts...).Validate(&tc); err != nil {
+				return tokenClaims{}, nil, parseError(err, &jwt.Token{Method: jwt.SigningMethodRS256}, &tc)
+			}
+			return tc, nil, nil
+		}
+		v.verified.drop(sum) // the key was rotated out: verify again, against the new set
+	}
+	var used verifiedToken
+	// A parser per call: jwt.Parser does not document that it is safe for concurrent use.
+	tok, err := jwt.NewParser(opts...).ParseWithClaims(rawToken, &tc, v.keyfunc(ctx, &used))
+	if err != nil {
+		return tokenClaims{}, nil, parseError(err, tok, &tc)
+	}
+	used.claims = tc
+	return tc, func() { v.verified.put(sum, used, v.cfg.Now()) }, nil
+}
+
+// keyfunc looks the signing key up by the token's kid and notes it in used. jwt has already
+// checked that alg is RS256 when this runs.
+func (v *Validator) keyfunc(ctx context.Context, used *verifiedToken) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
-		if kid == "" {
-			return nil, unauthenticated("The token has no key id.", nil)
+		key, err := v.key(ctx, kid)
+		if err != nil {
+			return nil, err
 		}
-		if v.keys == nil {
-			return nil, unauthenticated("The token's signing key is not recognised.", errors.New("no key set is configured"))
-		}
-		return v.keys.Key(ctx, kid)
+		used.kid, used.key = kid, key
+		return key, nil
 	}
+}
+
+// key returns the key set's key of id kid.
+func (v *Validator) key(ctx context.Context, kid string) (*rsa.PublicKey, error) {
+	if kid == "" {
+		return nil, unauthenticated("The token has no key id.", nil)
+	}
+	if v.keys == nil {
+		return nil, unauthenticated("The token's signing key is not recognised.", errors.New("no key set is configured"))
+	}
+	return v.keys.Key(ctx, kid)
 }
 
 // parseError turns a jwt parse or validation error into our vocabulary. tok and tc hold what
