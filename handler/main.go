@@ -35,6 +35,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] == "sim" {
 		return runSim(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "demo" {
+		return runDemo(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := loadConfig(args, getenv)
 	if err != nil {
 		return err
