@@ -52,7 +52,21 @@ func Retryable(err error) bool {
 	return err != nil && !errors.Is(err, context.Canceled)
 }
 
+// resetter is a token source that can drop its cached token, e.g. after the handler restarted
+// with a new dev signing key.
+type resetter interface{ Reset() }
+
 func (c *Client) do(ctx context.Context, op, method, path string, body, out any) error {
+	err := c.once(ctx, op, method, path, body, out)
+	var se *StatusError
+	if r, ok := c.Tokens.(resetter); ok && errors.As(err, &se) && se.Status == http.StatusUnauthorized {
+		r.Reset()
+		err = c.once(ctx, op, method, path, body, out)
+	}
+	return err
+}
+
+func (c *Client) once(ctx context.Context, op, method, path string, body, out any) error {
 	var r io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -182,6 +196,13 @@ func (d *DevTokens) Token(ctx context.Context) (string, error) {
 	}
 	d.token, d.expires = out.AccessToken, time.Now().Add(time.Duration(out.ExpiresIn)*time.Second)
 	return d.token, nil
+}
+
+// Reset drops the cached token; the next call mints a new one.
+func (d *DevTokens) Reset() {
+	d.mu.Lock()
+	d.token = ""
+	d.mu.Unlock()
 }
 
 // DemoInfo is the part of GET /dev/demo the simulator needs.
