@@ -28,7 +28,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 	defer os.RemoveAll(dir)
 	addr := getenv("NIMBUS_ADDR")
 	if addr == "" {
-		addr = "127.0.0.1:8080"
+		addr = "127.0.0.1:7071"
 		if ln, err := net.Listen("tcp", addr); err != nil {
 			addr = "127.0.0.1:0"
 		} else {

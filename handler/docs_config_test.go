@@ -123,6 +123,8 @@ var settingsNotInBicep = map[string]string{
 	"NIMBUS_HTTP_READ_HEADER_TIMEOUT": "the Functions host faces clients in Azure and forwards whole requests over loopback",
 	"NIMBUS_HTTP_READ_TIMEOUT":        "the Functions host faces clients in Azure and forwards whole requests over loopback",
 	"NIMBUS_HTTP_IDLE_TIMEOUT":        "the Functions host faces clients in Azure and forwards whole requests over loopback",
+	"NIMBUS_SIM_CLIENT_SECRET":        "read by the handler sim subcommand on a developer's machine, never by the deployed handler",
+	"NIMBUS_SIM_FUNCTION_KEY":         "read by the handler sim subcommand on a developer's machine, never by the deployed handler",
 }
 
 func settingsInBicep(t *testing.T) []string {

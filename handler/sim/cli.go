@@ -56,7 +56,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, Usage); fs.PrintDefaults() }
-	fs.StringVar(&o.Handler, "handler", "http://127.0.0.1:8080", "base URL of the running handler")
+	fs.StringVar(&o.Handler, "handler", "http://127.0.0.1:7071", "base URL of the running handler")
 	fs.StringVar(&o.Tenant, "tenant", "", "tenant to simulate (default: the demo tenant of GET /dev/demo)")
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8090", "loopback address of the commands endpoint")
 	fs.StringVar(&o.Auth, "auth", "dev", "how to get app tokens: dev (POST /dev/token) or entra (client credentials)")
