@@ -7,8 +7,9 @@
 #
 #   scripts/soak.sh DURATION     e.g. scripts/soak.sh 90s, scripts/soak.sh 30m
 #
-# Uses NIMBUS_TEST_AZURITE when set (scripts/test.sh sets it); otherwise starts a throwaway
-# Azurite with scripts/azurite.sh and stops it at the end. NIMBUS_SOAK_RATE sets the new
+# Starts its own throwaway Azurite with scripts/azurite.sh (also under scripts/test.sh, so that
+# no other test's data shares its tables) and stops it at the end; NIMBUS_SOAK_AZURITE, an
+# Azurite connection string, names one to use instead (it must serve no other test). NIMBUS_SOAK_RATE sets the new
 # tasks per minute across the demo tenant's services (default 90). Loopback only.
 set -euo pipefail
 
@@ -42,7 +43,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ -z "${NIMBUS_TEST_AZURITE:-}" ]; then
+if [ -n "${NIMBUS_SOAK_AZURITE:-}" ]; then
+  NIMBUS_TEST_AZURITE="$NIMBUS_SOAK_AZURITE"
+else
   azurite_env="$(scripts/azurite.sh start "$tmp/azurite")" || die "Azurite could not start; the soak's storage outage needs it"
   eval "$azurite_env"
 fi
