@@ -16,6 +16,8 @@ import (
 )
 
 const usage = `Usage: handler [flags]
+       handler sim [flags]   play Nimbus core against a running handler (handler sim -h)
+       handler demo          the connector, the simulator and a printing callback sink
 
 Runs the Nimbus Flow Connector. With no storage settings it runs standalone on
 127.0.0.1:7071 with an embedded store, dev auth and a demo tenant.

@@ -125,6 +125,9 @@ var settingsNotInBicep = map[string]string{
 	"NIMBUS_HTTP_IDLE_TIMEOUT":        "the Functions host faces clients in Azure and forwards whole requests over loopback",
 	"NIMBUS_METRICS_ADDR":             "the metrics listener is off under the Functions host; the host's Application Insights gets the structured logs",
 	"NIMBUS_DELIVERY_LOG":             "on by default, as Azure wants it; an app setting turns it off only to measure its cost",
+
+	"NIMBUS_SIM_CLIENT_SECRET": "read by the handler sim subcommand on a developer's machine, never by the deployed handler",
+	"NIMBUS_SIM_FUNCTION_KEY":  "read by the handler sim subcommand on a developer's machine, never by the deployed handler",
 }
 
 func settingsInBicep(t *testing.T) []string {

@@ -32,6 +32,12 @@ func main() {
 // run is the whole program, callable from tests: it returns when ctx is cancelled (after a
 // graceful shutdown) or when start-up fails.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "sim" {
+		return runSim(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "demo" {
+		return runDemo(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := loadConfig(args, getenv)
 	if err != nil {
 		return err

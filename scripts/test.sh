@@ -12,6 +12,7 @@
 #      kept in the folder the summary names) and the documentation checks
 #      (handler/docs_*_test.go and friends: README settings, error codes, paths, Bicep
 #      parameters, the local Functions settings and the core contract agree with the code)
+#   5b. a one-minute soak with faults (scripts/soak.sh 60s): no accepted event may be lost
 #   6. connector definitions (scripts/validate-connector.mjs)
 #   7. Bicep syntax (scripts/check-bicep.mjs)
 #
@@ -179,6 +180,16 @@ if go test -race -count=1 -timeout 20m -v ./... 2>&1 | tee "$go_log"; then
   record "go test" 0
 else
   record "go test" 1
+fi
+
+# --- 5b. soak, short run ---------------------------------------------------------------------
+# The simulator against the real binary for a minute with every fault of the schedule (see
+# scripts/soak.sh); it fails on any lost event. Its output stays out of the test counts.
+section "soak (short run)"
+if scripts/soak.sh 60s 2>&1 | tee "$tmp/soak.log"; then
+  record "soak 60s" 0
+else
+  record "soak 60s" 1
 fi
 
 # --- 6. connector definitions ---------------------------------------------------------------
