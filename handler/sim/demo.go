@@ -86,12 +86,14 @@ func Demo(ctx context.Context, o DemoOptions) error {
 	fmt.Fprintf(o.Out, `
 Living demo: the handler at %s, the Nimbus core simulator, and a callback sink at %s
 registered as task, scheduler-entry and virtual-assistant trigger of tenant %s.
+Watch it in the admin console: %s/console/ (sign in with the dev issuer as the tenant admin).
 Admin views (tenant admin token from POST %s/dev/token):
   %s/admin/v1/subscriptions?tenantId=%s
   %s/admin/v1/delivery-failures?tenantId=%s
+  %s/admin/v1/stats?tenantId=%s
 Notifications follow as they arrive. Press Ctrl+C to stop.
 
-`, o.Handler, base, d.tenant, o.Handler, o.Handler, d.tenant, o.Handler, d.tenant)
+`, o.Handler, base, d.tenant, o.Handler, o.Handler, o.Handler, d.tenant, o.Handler, d.tenant, o.Handler, d.tenant)
 
 	opts, err := ParseFlags([]string{"--handler", o.Handler, "--seed", fmt.Sprint(o.Seed), "--speed", fmt.Sprint(o.Speed), "--rate", fmt.Sprint(o.Rate), "--summary", "30s", "--wait-for-parameter", "0.2"}, io.Discard)
 	if err != nil {
