@@ -16,15 +16,8 @@ func (s *Subscriptions) RegisterTaskTrigger(ctx context.Context, caller nimbus.C
 	if err := cfg.Validate(); err != nil {
 		return nimbus.Subscription{}, err
 	}
-	x, acc, err := s.dir.AccessFor(ctx, caller, nimbus.GroupConversations)
+	x, acc, ids, upns, err := s.conversationTrigger(ctx, caller, cfg.Config.URL, cfg.Config.Services)
 	if err != nil {
-		return nimbus.Subscription{}, err
-	}
-	ids, upns, err := conversationServices(x, acc, cfg.Config.Services, "config.services")
-	if err != nil {
-		return nimbus.Subscription{}, err
-	}
-	if err := s.policy(cfg.Config.URL); err != nil {
 		return nimbus.Subscription{}, err
 	}
 	events := make([]string, len(cfg.Config.TaskEvents))
@@ -39,6 +32,24 @@ func (s *Subscriptions) RegisterTaskTrigger(ctx context.Context, caller nimbus.C
 		Status: nimbus.StatusActive,
 	}
 	return s.upsert(ctx, sub)
+}
+
+// conversationTrigger is what registering a trigger on conversations (tasks, the virtual
+// assistant) checks first: the caller's conversations rights, that every named service is one
+// the caller may use (ids and canonical UPNs, without repeats), and the callback URL policy.
+func (s *Subscriptions) conversationTrigger(ctx context.Context, caller nimbus.Caller, url string, services []string) (*nimbus.Index, *nimbus.Access, []string, []string, error) {
+	x, acc, err := s.dir.AccessFor(ctx, caller, nimbus.GroupConversations)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	ids, upns, err := conversationServices(x, acc, services, "config.services")
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if err := s.policy(url); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return x, acc, ids, upns, nil
 }
 
 // upsert stores sub, keeping the creation time of an existing subscription with that id.

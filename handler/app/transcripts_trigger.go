@@ -15,11 +15,7 @@ func (s *Subscriptions) RegisterVirtualAssistantTrigger(ctx context.Context, cal
 	if err := cfg.Validate(); err != nil {
 		return nimbus.Subscription{}, err
 	}
-	x, acc, err := s.dir.AccessFor(ctx, caller, nimbus.GroupConversations)
-	if err != nil {
-		return nimbus.Subscription{}, err
-	}
-	ids, upns, err := conversationServices(x, acc, cfg.Config.Services, "config.services")
+	x, acc, ids, upns, err := s.conversationTrigger(ctx, caller, cfg.Config.URL, cfg.Config.Services)
 	if err != nil {
 		return nimbus.Subscription{}, err
 	}
@@ -28,9 +24,6 @@ func (s *Subscriptions) RegisterVirtualAssistantTrigger(ctx context.Context, cal
 			target := fmt.Sprintf("config.services[%d]", i)
 			return nimbus.Subscription{}, nimbus.Invalid(target, "Service %q does not have the virtual assistant enabled, so it has no transcripts to report.", svc.UPN)
 		}
-	}
-	if err := s.policy(cfg.Config.URL); err != nil {
-		return nimbus.Subscription{}, err
 	}
 	sub := nimbus.Subscription{
 		ID: subscriptionID(x.TenantID(), nimbus.KindVirtualAssistant, acc.User.UPN, cfg.Config.URL), TenantID: x.TenantID(),
