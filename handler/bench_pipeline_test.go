@@ -82,7 +82,7 @@ func TestBenchPipeline(t *testing.T) {
 	base2, cpu2 := benchBaseline(t, s, template, "base2-", n, baseConc)
 	base := (base1 + base2) / 2
 	f.stop()
-	capped := benchDefaultCap(t, s, n/5, ingestClients, batchSize)
+	capped, cappedPutOffs := benchDefaultCap(t, s, n/5, ingestClients, batchSize)
 
 	// 3. The same paced run and burst on a second handler with the delivery log off, after
 	// the first one stopped: the delivery log's cost.
@@ -124,8 +124,8 @@ func TestBenchPipeline(t *testing.T) {
 	benchLine("throughput ratio b/a", fmt.Sprintf("%.2f", ratio), ">= 0.5", benchVerdict(ratio >= 0.5))
 	benchLine("throughput (c) end to end, one event per request", fmt.Sprintf("%.0f events/s", single.rate), "", "")
 	benchLine("throughput ratio c/a", fmt.Sprintf("%.2f", single.rate/base), "", "")
-	benchNote("(d) end to end at the default cap of %d attempts in flight per subscription: a second handler with default settings (NIMBUS_LOG_LEVEL=warn), %d events for %d tasks posted like (b), one subscription; all accepted after %.2f s, last notification after %.2f s; handler CPU per event %v",
-		app.DefaultMaxPerSubscription, n/5, n/5/20, capped.accepted.Seconds(), capped.elapsed.Seconds(), (capped.cpuHandler / time.Duration(n/5)).Round(time.Microsecond))
+	benchNote("(d) end to end at the default cap of %d attempts in flight per subscription: a second handler with default settings (NIMBUS_LOG_LEVEL=warn), %d events for %d tasks posted like (b), one subscription; all accepted after %.2f s, last notification after %.2f s; handler CPU per event %v; put-offs %d (%.2f per event)",
+		app.DefaultMaxPerSubscription, n/5, n/5/20, capped.accepted.Seconds(), capped.elapsed.Seconds(), (capped.cpuHandler / time.Duration(n/5)).Round(time.Microsecond), cappedPutOffs, float64(cappedPutOffs)/float64(n/5))
 	benchLine("throughput (d) end to end, one subscription at its default cap", fmt.Sprintf("%.0f events/s", capped.rate), "", "")
 	benchLine("throughput ratio d/a", fmt.Sprintf("%.2f", capped.rate/base), "", "")
 	benchLine("latency p50 @1000/s", benchMS(lat.pct(0.50)), "", "")
@@ -398,7 +398,7 @@ func benchBurst(t *testing.T, s *benchSink, c *benchCore, service, prefix string
 
 // benchDefaultCap runs a burst of n events (20 per task) through a second handler with the
 // default cap of attempts in flight per subscription, to one subscription.
-func benchDefaultCap(t *testing.T, s *benchSink, n, clients, batchSize int) benchBurstResult {
+func benchDefaultCap(t *testing.T, s *benchSink, n, clients, batchSize int) (res benchBurstResult, putOffs int) {
 	f := startFlow(t, map[string]string{"NIMBUS_LOG_LEVEL": "warn", "NIMBUS_RETRY_SCHEDULE": "5s,30s,2m,10m,30m,1h,2h,4h,8h"})
 	defer f.stop()
 	cc := f.demo.Services.ContactCenter
@@ -408,5 +408,6 @@ func benchDefaultCap(t *testing.T, s *benchSink, n, clients, batchSize int) benc
 		t.Fatalf("register trigger: %d %s", r.status, r.body)
 	}
 	c := &benchCore{f: f, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}}
-	return benchBurst(t, s, c, cc, "cap-", n, max(n/20, 1), clients, batchSize, f.cmd.Process.Pid)
+	res = benchBurst(t, s, c, cc, "cap-", n, max(n/20, 1), clients, batchSize, f.cmd.Process.Pid)
+	return res, f.stats(t, f.admin, "").Deliveries[app.OutcomePutOff]
 }

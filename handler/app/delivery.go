@@ -96,9 +96,9 @@ func (d *Deliverer) Deliver(ctx context.Context, m nimbus.Message) error {
 	}
 	now := d.now()
 	if !d.lines.turn(session, del.WebhookID, now) {
-		return d.putOff(ctx, &del, session, d.slots.estimate(slotKey(&sub)), "behind an earlier one of the task")
+		return d.putOff(ctx, &del, session, d.behind(session, del.WebhookID, now), "behind an earlier one of the task")
 	}
-	sl, wait := d.slots.acquire(ctx, slotKey(&sub))
+	sl, wait := d.slots.acquire(ctx, slotKey(&sub), del.PutOff > 0)
 	if sl == nil {
 		return d.putOff(ctx, &del, session, wait, "subscription busy")
 	}
@@ -154,6 +154,19 @@ func (d *Deliverer) target(ctx context.Context, del *Delivery) (nimbus.Subscript
 		return sub, nil, false, nil
 	}
 	return sub, x, true, nil
+}
+
+// behind is how long a delivery that is not first in its session's line is put off: until
+// the latest due time of those ahead of it (at least minPutOff from now). Sent after theirs
+// in the same session, its message then comes after them, so it is put off once per put-off
+// of those ahead (which go first for a slot when they come back), not again and again while
+// they wait.
+func (d *Deliverer) behind(session, id string, now time.Time) time.Duration {
+	wait := minPutOff
+	if due, ok := d.lines.ahead(session, id); ok {
+		wait = max(wait, due.Sub(now))
+	}
+	return wait
 }
 
 func slotKey(sub *nimbus.Subscription) string { return slotKeyOf(sub.TenantID, sub.ID) }

@@ -111,3 +111,26 @@ func (ls *lines) sweep(now time.Time) {
 		}
 	}
 }
+
+// ahead returns the latest due time of the put-off deliveries ahead of id in its session's
+// line (all of them when id has no place yet): a delivery that must wait behind them comes
+// back no earlier, so it is not handed out, and put off again, before they had their turn.
+// ok is false when no place is ahead of it.
+func (ls *lines) ahead(session, id string) (due time.Time, ok bool) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	l := ls.m[session]
+	if l == nil {
+		return time.Time{}, false
+	}
+	n := len(l.ids)
+	if i := slices.Index(l.ids, id); i >= 0 {
+		n = i
+	}
+	for _, until := range l.until[:n] {
+		if d := until.Add(-lineGrace); !ok || d.After(due) {
+			due, ok = d, true
+		}
+	}
+	return due, ok
+}

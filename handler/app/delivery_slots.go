@@ -58,7 +58,8 @@ type subSlots struct {
 	limit    int // max, or fewer after timeouts
 	inFlight int
 	started  []time.Time   // when each attempt in flight took its slot
-	waiters  []*slotWaiter // FIFO
+	waiters  []*slotWaiter // FIFO, except that those back from a put-off go first
+	firsts   int           // how many of waiters are back from a put-off (at the front)
 	putOffs  int           // deliveries put off and not yet back (in this process)
 	timeouts int           // consecutive timed-out attempts
 	latency  time.Duration // moving average of attempt durations; 0 until one is known
@@ -67,6 +68,7 @@ type subSlots struct {
 
 type slotWaiter struct {
 	ready   chan struct{}
+	first   bool      // back from a put-off: waits ahead of the others
 	granted time.Time // when it was handed a slot; zero until then
 }
 
@@ -85,8 +87,11 @@ type slot struct {
 }
 
 // acquire takes a slot of the subscription key, waiting for one only as described on slots.
-// When none is taken it returns nil and how long the delivery should be put off.
-func (s *slots) acquire(ctx context.Context, key string) (*slot, time.Duration) {
+// When none is taken it returns nil and how long the delivery should be put off. A delivery
+// back from a put-off (returning) goes ahead of the deliveries waiting for their first try:
+// it already had its wait, and the deliveries of its task queued behind it wait for it, so
+// putting it off again would send all of them round the queue once more.
+func (s *slots) acquire(ctx context.Context, key string, returning bool) (*slot, time.Duration) {
 	s.mu.Lock()
 	now := s.now()
 	s.sweep(now)
@@ -96,18 +101,27 @@ func (s *slots) acquire(ctx context.Context, key string) (*slot, time.Duration) 
 		s.subs[key] = sub
 	}
 	sub.used = now
-	if sub.inFlight < sub.limit && len(sub.waiters) == 0 {
+	ahead := len(sub.waiters)
+	if returning {
+		ahead = sub.firsts
+	}
+	if sub.inFlight < sub.limit && ahead == 0 {
 		sub.take(now)
 		s.mu.Unlock()
 		return &slot{s: s, key: key, start: now, slow: sub.timeouts > 0}, 0
 	}
-	if sub.timeouts > 0 || sub.expectedWait(now) > s.wait {
+	if sub.timeouts > 0 || sub.waitBehind(now, ahead) > s.wait {
 		d := sub.putOff(now)
 		s.mu.Unlock()
 		return nil, d
 	}
-	w := &slotWaiter{ready: make(chan struct{})}
-	sub.waiters = append(sub.waiters, w)
+	w := &slotWaiter{ready: make(chan struct{}), first: returning}
+	if returning {
+		sub.waiters = slices.Insert(sub.waiters, sub.firsts, w)
+		sub.firsts++
+	} else {
+		sub.waiters = append(sub.waiters, w)
+	}
 	s.mu.Unlock()
 
 	t := time.NewTimer(s.wait)
@@ -122,11 +136,9 @@ func (s *slots) acquire(ctx context.Context, key string) (*slot, time.Duration) 
 	if !w.granted.IsZero() {
 		return &slot{s: s, key: key, start: w.granted, slow: sub.timeouts > 0}, 0
 	}
-	for i, x := range sub.waiters {
-		if x == w {
-			sub.waiters = append(sub.waiters[:i], sub.waiters[i+1:]...)
-			break
-		}
+	if i := slices.Index(sub.waiters, w); i >= 0 {
+		sub.waiters = slices.Delete(sub.waiters, i, i+1)
+		sub.dropWaiter(w)
 	}
 	return nil, sub.putOff(s.now())
 }
@@ -148,10 +160,24 @@ func (sub *subSlots) attemptTime(now time.Time) time.Duration {
 	return d
 }
 
-// expectedWait estimates how long a new waiter would wait for a slot: an attempt's time per
-// round of slots ahead of it. Called with s.mu held.
+// expectedWait estimates how long a new waiter would wait for a slot behind all the waiters.
+// Called with s.mu held.
 func (sub *subSlots) expectedWait(now time.Time) time.Duration {
-	return sub.attemptTime(now) * time.Duration(len(sub.waiters)/sub.limit+1)
+	return sub.waitBehind(now, len(sub.waiters))
+}
+
+// waitBehind estimates how long a waiter with ahead waiters before it would wait for a slot:
+// an attempt's time per round of slots ahead of it. Called with s.mu held.
+func (sub *subSlots) waitBehind(now time.Time, ahead int) time.Duration {
+	return sub.attemptTime(now) * time.Duration(ahead/sub.limit+1)
+}
+
+// dropWaiter counts a waiter out of the front group when it was one of it. Called with s.mu
+// held, after w left waiters.
+func (sub *subSlots) dropWaiter(w *slotWaiter) {
+	if w.first {
+		sub.firsts--
+	}
 }
 
 // putOff is how long a delivery that found no slot is put off: about the time the slots need
@@ -197,6 +223,7 @@ func (sl *slot) done(attempted, timedOut bool) {
 	for len(sub.waiters) > 0 && sub.inFlight < sub.limit {
 		w := sub.waiters[0]
 		sub.waiters = sub.waiters[1:]
+		sub.dropWaiter(w)
 		w.granted = now
 		sub.take(now)
 		close(w.ready)
@@ -236,15 +263,4 @@ func (s *slots) back(key string) {
 	if sub := s.subs[key]; sub != nil && sub.putOffs > 0 {
 		sub.putOffs--
 	}
-}
-
-// estimate is how long a delivery of the subscription that cannot go ahead yet should be
-// put off (see putOff); minPutOff for a subscription without a record.
-func (s *slots) estimate(key string) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sub := s.subs[key]; sub != nil {
-		return sub.putOff(s.now())
-	}
-	return minPutOff
 }

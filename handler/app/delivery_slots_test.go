@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -9,14 +10,14 @@ func TestSlotsShrinkOnTimeoutsAndRecover(t *testing.T) {
 	s := newSlots(4, 50*time.Millisecond, time.Now)
 	var held []*slot
 	for range 4 {
-		sl, _ := s.acquire(t.Context(), "slow")
+		sl, _ := s.acquire(t.Context(), "slow", false)
 		if sl == nil {
 			t.Fatal("a free slot was refused")
 		}
 		held = append(held, sl)
 	}
 	// Full, healthy, duration unknown: the worker waits briefly, then puts the delivery off.
-	if sl, wait := s.acquire(t.Context(), "slow"); sl != nil || wait < minPutOff {
+	if sl, wait := s.acquire(t.Context(), "slow", false); sl != nil || wait < minPutOff {
 		t.Fatalf("fifth acquire: slot %v, put off %v; want none, at least %v", sl != nil, wait, minPutOff)
 	}
 	held[0].done(true, true)
@@ -26,7 +27,7 @@ func TestSlotsShrinkOnTimeoutsAndRecover(t *testing.T) {
 	}
 	// Timing out: no worker waits for it at all, and it waits longer with every timeout.
 	began := time.Now()
-	sl, wait := s.acquire(t.Context(), "slow")
+	sl, wait := s.acquire(t.Context(), "slow", false)
 	if sl != nil || time.Since(began) > 40*time.Millisecond {
 		t.Fatalf("a subscription that times out: slot %v after %v, want none at once", sl != nil, time.Since(began))
 	}
@@ -35,7 +36,7 @@ func TestSlotsShrinkOnTimeoutsAndRecover(t *testing.T) {
 	}
 	// Another subscription keeps all of its slots.
 	for i := range 4 {
-		if sl, _ := s.acquire(t.Context(), "healthy"); sl == nil {
+		if sl, _ := s.acquire(t.Context(), "healthy", false); sl == nil {
 			t.Fatalf("healthy subscription: slot %d refused", i+1)
 		}
 	}
@@ -48,10 +49,10 @@ func TestSlotsShrinkOnTimeoutsAndRecover(t *testing.T) {
 
 func TestSlotsHandOverToAWaiter(t *testing.T) {
 	s := newSlots(1, 5*time.Second, time.Now)
-	first, _ := s.acquire(t.Context(), "sub")
+	first, _ := s.acquire(t.Context(), "sub", false)
 	got := make(chan *slot)
 	go func() {
-		sl, _ := s.acquire(t.Context(), "sub")
+		sl, _ := s.acquire(t.Context(), "sub", false)
 		got <- sl
 	}()
 	for {
@@ -130,12 +131,12 @@ func TestLinesKeepPutOffDeliveriesInOrder(t *testing.T) {
 func TestSlotsDoNotWaitForAnAttemptThatHangs(t *testing.T) {
 	now := time.Now()
 	s := newSlots(1, time.Second, func() time.Time { return now })
-	if sl, _ := s.acquire(t.Context(), "sub"); sl == nil {
+	if sl, _ := s.acquire(t.Context(), "sub", false); sl == nil {
 		t.Fatal("a free slot was refused")
 	}
 	now = now.Add(3 * time.Second)
 	began := time.Now()
-	sl, wait := s.acquire(t.Context(), "sub")
+	sl, wait := s.acquire(t.Context(), "sub", false)
 	if sl != nil || time.Since(began) > 500*time.Millisecond {
 		t.Fatalf("slot %v after %v, want none at once", sl != nil, time.Since(began))
 	}
@@ -149,7 +150,7 @@ func TestSlotsDoNotWaitForAnAttemptThatHangs(t *testing.T) {
 func TestSlotsPutOffFollowsTheBacklog(t *testing.T) {
 	now := time.Now()
 	s := newSlots(1, time.Second, func() time.Time { return now })
-	sl, _ := s.acquire(t.Context(), "sub")
+	sl, _ := s.acquire(t.Context(), "sub", false)
 	now = now.Add(30 * time.Second)
 	sl.done(true, true) // a 30 s timeout
 	for range 10 {
@@ -170,5 +171,75 @@ func TestSlotsPutOffFollowsTheBacklog(t *testing.T) {
 	s.back("sub") // one more than went off (another instance's): no harm
 	if got := s.estimate("sub"); got != 30*time.Second {
 		t.Errorf("all back: put off %v, want one attempt's time, 30 s", got)
+	}
+}
+
+// estimate is how long a delivery of the subscription that found no slot would be put off
+// (see putOff); minPutOff for a subscription without a record.
+func (s *slots) estimate(key string) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sub := s.subs[key]; sub != nil {
+		return sub.putOff(s.now())
+	}
+	return minPutOff
+}
+
+// A delivery back from a put-off gets the next free slot before the deliveries waiting for
+// their first try: its task's later deliveries wait behind it.
+func TestSlotsReturningDeliveryGoesFirst(t *testing.T) {
+	s := newSlots(1, 5*time.Second, time.Now)
+	busy, _ := s.acquire(t.Context(), "sub", false)
+	got := make(chan string, 2)
+	for _, returning := range []bool{false, true} {
+		go func() {
+			if sl, _ := s.acquire(t.Context(), "sub", returning); sl != nil {
+				got <- fmt.Sprint(returning)
+				sl.done(true, false)
+			}
+		}()
+		want := 1
+		if returning {
+			want = 2
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			s.mu.Lock()
+			n := len(s.subs["sub"].waiters)
+			s.mu.Unlock()
+			if n == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d waiting, want %d", n, want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	busy.done(true, false)
+	if first, second := <-got, <-got; first != "true" || second != "false" {
+		t.Errorf("slots went to returning=%s then returning=%s, want the returning delivery first", first, second)
+	}
+}
+
+// A delivery behind put-off ones of its session comes back no earlier than the latest of
+// them.
+func TestLinesAheadIsTheLatestDueBefore(t *testing.T) {
+	ls := newLines()
+	now := time.Now()
+	ls.join("s", "a", now, now.Add(3*time.Second))
+	ls.join("s", "b", now, now.Add(2*time.Second))
+	ls.join("s", "c", now, now.Add(time.Second))
+	if due, ok := ls.ahead("s", "c"); !ok || !due.Equal(now.Add(3*time.Second)) {
+		t.Errorf("ahead of c: %v %v, want the 3 s of a", due.Sub(now), ok)
+	}
+	if _, ok := ls.ahead("s", "a"); ok {
+		t.Error("something ahead of the first in line")
+	}
+	if due, ok := ls.ahead("s", "new"); !ok || !due.Equal(now.Add(3*time.Second)) {
+		t.Errorf("ahead of a newcomer: %v %v, want 3 s", due.Sub(now), ok)
+	}
+	if _, ok := ls.ahead("other", "x"); ok {
+		t.Error("something ahead in a session without a line")
 	}
 }

@@ -219,7 +219,7 @@ func TestPutOffDeliveriesKeepTheirOrder(t *testing.T) {
 	if len(msgs) != 2 || msgs[0].SessionID == "" || msgs[0].SessionID != msgs[1].SessionID {
 		t.Fatalf("deliveries of one task to one subscription: %d in sessions %q", len(msgs), []string{msgs[0].SessionID, msgs[1].SessionID})
 	}
-	busy, _ := p.deliverer.slots.acquire(t.Context(), slotKey(&sub)) // another attempt holds the only slot
+	busy, _ := p.deliverer.slots.acquire(t.Context(), slotKey(&sub), false) // another attempt holds the only slot
 	putOff := p.deliverAll(t, msgs)
 	if len(putOff) != 2 || len(p.poster.posts) != 0 {
 		t.Fatalf("with no free slot: %d put off, %d posted", len(putOff), len(p.poster.posts))
