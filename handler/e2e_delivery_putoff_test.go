@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strconv"
 	"testing"
 	"time"
 
@@ -20,29 +19,10 @@ func TestDeliveryPutOffsOfABurstStayBounded(t *testing.T) {
 	f.trigger(f.owner, "/burst", []string{cc}, []string{"ParameterUpdated"}, nil, nil)
 	f.sink.slowly("/burst", 50*time.Millisecond)
 	const tasks, events = 100, 10
-	var all []map[string]any
-	for i := range tasks {
-		for seq := 1; seq <= events; seq++ {
-			e := f.ev(fmt.Sprintf("burst-%d", i), seq, "ParameterUpdated", cc, "Audio", "Inbound")
-			e["parameter"] = map[string]string{"name": "step", "value": strconv.Itoa(seq)}
-			all = append(all, e)
-		}
-	}
-	for len(all) > 0 {
-		n := min(len(all), 250)
-		f.ingest(all[:n]...)
-		all = all[n:]
-	}
-	got := f.sink.wait("/burst", tasks*events, 90*time.Second)
-	last := map[string]int{}
+	postParameterBursts(f, cc, "burst-", tasks, events)
 	disorder := 0
-	for _, r := range got {
-		task := field(r, "taskId")
-		seq, _ := strconv.Atoi(field(r, "sequence"))
-		if seq < last[task] {
-			disorder++
-		}
-		last[task] = max(last[task], seq)
+	for _, n := range outOfOrder(t, f.sink.wait("/burst", tasks*events, 90*time.Second)) {
+		disorder += n
 	}
 	if disorder > 0 {
 		t.Errorf("%d notifications arrived out of their task's sequence order", disorder)

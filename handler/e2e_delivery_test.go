@@ -230,10 +230,21 @@ func TestDeliveryOrderPerTaskAndSubscription(t *testing.T) {
 	f.trigger(f.owner, "/order", []string{cc}, []string{"ParameterUpdated"}, nil, nil)
 	f.sink.slowly("/order", 5*time.Millisecond)
 	const tasks, events = 400, 5
+	postParameterBursts(f, cc, "ord-", tasks, events)
+	disorder := outOfOrder(t, f.sink.wait("/order", tasks*events, 60*time.Second))
+	if len(disorder) > 0 {
+		t.Errorf("%d of %d tasks arrived out of sequence order", len(disorder), tasks)
+	}
+}
+
+// postParameterBursts ingests events ParameterUpdated events for each of tasks tasks of
+// service (task ids prefix+i), a task's events close together as core reports a busy task, in
+// batches of 250.
+func postParameterBursts(f *flow, service, prefix string, tasks, events int) {
 	var all []map[string]any
-	for i := range tasks { // a task's events close together, as core reports a busy task
+	for i := range tasks {
 		for seq := 1; seq <= events; seq++ {
-			e := f.ev(fmt.Sprintf("ord-%d", i), seq, "ParameterUpdated", cc, "Audio", "Inbound")
+			e := f.ev(fmt.Sprintf("%s%d", prefix, i), seq, "ParameterUpdated", service, "Audio", "Inbound")
 			e["parameter"] = map[string]string{"name": "step", "value": strconv.Itoa(seq)}
 			all = append(all, e)
 		}
@@ -243,9 +254,13 @@ func TestDeliveryOrderPerTaskAndSubscription(t *testing.T) {
 		f.ingest(all[:n]...)
 		all = all[n:]
 	}
-	got := f.sink.wait("/order", tasks*events, 60*time.Second)
-	last := map[string]int{}
-	disorder := map[string]bool{}
+}
+
+// outOfOrder counts, per task, the notifications that arrived after a later one of the same
+// task (by sequence).
+func outOfOrder(t *testing.T, got []received) map[string]int {
+	t.Helper()
+	last, disorder := map[string]int{}, map[string]int{}
 	for _, r := range got {
 		task := field(r, "taskId")
 		seq, err := strconv.Atoi(field(r, "sequence"))
@@ -253,11 +268,9 @@ func TestDeliveryOrderPerTaskAndSubscription(t *testing.T) {
 			t.Fatalf("notification without a sequence: %s", r.body)
 		}
 		if seq < last[task] {
-			disorder[task] = true
+			disorder[task]++
 		}
 		last[task] = max(last[task], seq)
 	}
-	if len(disorder) > 0 {
-		t.Errorf("%d of %d tasks arrived out of sequence order", len(disorder), tasks)
-	}
+	return disorder
 }
