@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,10 +25,20 @@ const (
 // asks: 415 for a body that is not JSON, 413 for one that is too large, 400 naming the field
 // for wrong types and malformed JSON. Unknown fields are ignored.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	data, err := readJSONBody(w, r, limit)
+	if err != nil {
+		return err
+	}
+	return decodeValue(data, v)
+}
+
+// readJSONBody reads a JSON request body of at most limit bytes: 415 for another content
+// type, 413 above the limit, 400 for an empty body. The bytes are not parsed yet.
+func readJSONBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
-			return &nimbus.Error{Kind: nimbus.KindUnsupported, Message: fmt.Sprintf("The request body must be JSON (Content-Type: application/json), not %q.", ct)}
+			return nil, &nimbus.Error{Kind: nimbus.KindUnsupported, Message: fmt.Sprintf("The request body must be JSON (Content-Type: application/json), not %q.", ct)}
 		}
 	}
 	body := http.MaxBytesReader(w, r.Body, limit)
@@ -35,14 +46,19 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return &nimbus.Error{Kind: nimbus.KindTooLarge, Message: fmt.Sprintf("The request body exceeds %d bytes.", limit)}
+			return nil, &nimbus.Error{Kind: nimbus.KindTooLarge, Message: fmt.Sprintf("The request body exceeds %d bytes.", limit)}
 		}
-		return nimbus.Invalid("", "The request body could not be read.")
+		return nil, nimbus.Invalid("", "The request body could not be read.")
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return nimbus.Invalid("", "A JSON request body is required.")
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, nimbus.Invalid("", "A JSON request body is required.")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	return data, nil
+}
+
+// decodeValue decodes data, which must hold exactly one JSON value, into v.
+func decodeValue(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}

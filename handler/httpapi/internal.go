@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 
 	"github.com/nimbusflow/connector/handler/nimbus"
@@ -13,19 +12,20 @@ const MaxIngestBody = 16 << 20
 
 // ingestEvents accepts one event or an array of them; 202 once they are durably queued.
 func (s *Server) ingestEvents(w http.ResponseWriter, r *http.Request, caller nimbus.Caller) error {
-	var raw json.RawMessage
-	if err := decodeJSON(w, r, MaxIngestBody, &raw); err != nil {
+	// One event or an array of them: the first byte says which, so the body is parsed once.
+	data, err := readJSONBody(w, r, MaxIngestBody)
+	if err != nil {
 		return err
 	}
 	var events []nimbus.IngestEvent
-	if trimmed := bytes.TrimSpace(raw); len(trimmed) > 0 && trimmed[0] == '[' {
-		if err := json.Unmarshal(trimmed, &events); err != nil {
-			return jsonError(err)
+	if bytes.TrimSpace(data)[0] == '[' {
+		if err := decodeValue(data, &events); err != nil {
+			return err
 		}
 	} else {
 		var one nimbus.IngestEvent
-		if err := json.Unmarshal(trimmed, &one); err != nil {
-			return jsonError(err)
+		if err := decodeValue(data, &one); err != nil {
+			return err
 		}
 		events = []nimbus.IngestEvent{one}
 	}
