@@ -195,8 +195,8 @@ func tick(ctx context.Context, timers []funchost.Timer, log *slog.Logger) error 
 	return nil
 }
 
-// housekeepingJob is the Housekeeping timer: retention of terminated task projections and of
-// transcripts. Both parts run even when one fails; the next occurrence retries what failed.
+// housekeepingJob is the Housekeeping timer: retention of terminated task projections, of
+// transcripts and of claims never consumed. Every part runs even when one fails; the next occurrence retries what failed.
 func (p pipelineParts) housekeepingJob(ctx context.Context) error {
-	return errors.Join(p.housekeeping.Job(ctx), p.transcripts.RetentionJob(ctx))
+	return errors.Join(p.housekeeping.Job(ctx), p.transcripts.RetentionJob(ctx), p.claims.PurgeJob(ctx))
 }

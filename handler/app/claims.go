@@ -81,6 +81,10 @@ func (c *Claims) Put(ctx context.Context, body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode claim: %w", err)
 	}
+	// The tenant is listed first, so that no crash leaves a claim that Purge cannot find.
+	if _, err := c.table.Upsert(ctx, nimbus.Entity{PartitionKey: claimTenants, RowKey: tenant, Data: []byte("{}")}); err != nil {
+		return nil, fmt.Errorf("list claim tenant: %w", err)
+	}
 	ops := []nimbus.BatchOp{{Kind: nimbus.BatchInsert, RowKey: ref.Claim.ID, Data: head}}
 	for i := range h.Parts {
 		ops = append(ops, nimbus.BatchOp{Kind: nimbus.BatchInsert, RowKey: claimPartKey(ref.Claim.ID, i), Data: body[i*claimPart : min((i+1)*claimPart, len(body))]})
@@ -194,8 +198,35 @@ func (c *Claims) Keep(ctx context.Context, tenant, id string) error {
 // any retry of its message, and long enough for core to read a command's claim.
 const ClaimRetention = 7 * 24 * time.Hour
 
+// claimTenants is the partition that lists, one row each, the tenants that ever stored a
+// claim, so housekeeping finds them without a scan; tenant ids are GUIDs, so it names none.
+const claimTenants = "~tenants"
+
+// PurgeJob is the claims' part of the Housekeeping timer: it removes, in every tenant that
+// stored claims, those older than ClaimRetention (bodies whose message was never consumed).
+func (c *Claims) PurgeJob(ctx context.Context) error {
+	var tenants []string
+	if err := eachEntity(ctx, c.table, claimTenants, "", func(e nimbus.Entity) error {
+		tenants = append(tenants, e.RowKey)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("list claim tenants: %w", err)
+	}
+	before := c.now().Add(-ClaimRetention)
+	var errs []error
+	for _, t := range tenants {
+		n, err := c.Purge(ctx, t, before)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("purge claims of %s: %w", t, err))
+		} else if n > 0 {
+			c.log.InfoContext(ctx, "stale claims removed", "tenant", t, "count", n)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Purge removes the tenant's claims created before the cutoff, except those kept for dead
-// letters, and returns how many it removed. The housekeeping timer calls it per tenant.
+// letters, and returns how many it removed. PurgeJob calls it per tenant.
 func (c *Claims) Purge(ctx context.Context, tenant string, before time.Time) (int, error) {
 	var old []string
 	err := eachEntity(ctx, c.table, tenant, "", func(e nimbus.Entity) error {

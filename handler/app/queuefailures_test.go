@@ -249,3 +249,33 @@ func (l *lockedTable) Insert(ctx context.Context, e nimbus.Entity) (string, erro
 	}
 	return l.failingTable.Table.Insert(ctx, e)
 }
+
+// The Housekeeping timer finds every tenant that stored claims and removes the claims whose
+// message was never consumed once ClaimRetention has passed; younger ones stay.
+func TestClaimsPurgeJob(t *testing.T) {
+	f := newFixture(t, 0)
+	claims := NewClaims(f.tables.Table(nimbus.TableClaims), nil)
+	now := time.Now()
+	claims.now = func() time.Time { return now }
+	old, err := claims.Put(t.Context(), bigBody(f.demo.TenantID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(ClaimRetention)
+	young, err := claims.Put(t.Context(), bigBody(f.demo.TenantID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	if err := claims.PurgeJob(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	oldRef, _ := ParseRef(old)
+	youngRef, _ := ParseRef(young)
+	if _, err := claims.Get(t.Context(), f.demo.TenantID, oldRef.Claim.ID); !errors.Is(err, nimbus.ErrNotFound) {
+		t.Errorf("claim past its retention: %v, want not found", err)
+	}
+	if _, err := claims.Get(t.Context(), f.demo.TenantID, youngRef.Claim.ID); err != nil {
+		t.Errorf("claim within its retention: %v", err)
+	}
+}
